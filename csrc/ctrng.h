@@ -1,0 +1,103 @@
+/* ctrng C core: the whole interface that crosses into Python.
+ *
+ * A stream is a cipher, its key, and the counter words that stay fixed along
+ * the stream (stream id and rank, laid out by src/ctrng/key.py).  The varying
+ * part of the counter is the block index p (a 64-bit integer).  Every output
+ * element is a pure function of (stream, kind, parameters, element index), so
+ * a fill may be cut into any pieces, run on any number of threads, and give
+ * the same bytes. */
+#ifndef CTRNG_H
+#define CTRNG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum {
+    CTRNG_PHILOX4X32 = 0,
+    CTRNG_PHILOX4X64 = 1,
+    CTRNG_THREEFRY4X32 = 2,
+    CTRNG_THREEFRY4X64 = 3
+};
+
+/* Distributions.  The comment gives the stream bytes each element consumes. */
+enum {
+    CTRNG_RAW32 = 0,        /* 4: the uint32 word itself                       */
+    CTRNG_UNIFORM_F32 = 1,  /* 4: (w >> 8) * 2^-24                             */
+    CTRNG_UNIFORM_F64 = 2,  /* 8: (w >> 11) * 2^-53                            */
+    CTRNG_NORMAL_F32 = 3,   /* 4: Box-Muller on word pairs (2k, 2k+1)          */
+    CTRNG_NORMAL_F64 = 4,   /* 8: Box-Muller on uint64 pairs (2k, 2k+1)        */
+    CTRNG_INTEGERS_32 = 5,  /* 4: low + [0, range], range < 2^16, Lemire       */
+    CTRNG_INTEGERS_64 = 6,  /* 8: low + [0, range], range < 2^32, Lemire       */
+    CTRNG_INTEGERS_128 = 7, /* 16: low + [0, range], any 64-bit range, Lemire  */
+    CTRNG_BERNOULLI = 8,    /* 8: 1 if w < threshold else 0, as uint8          */
+    CTRNG_NKINDS = 9
+};
+
+enum {
+    CTRNG_ISA_AUTO = 0,
+    CTRNG_ISA_PORTABLE = 1,
+    CTRNG_ISA_AVX2 = 2
+};
+
+enum {
+    CTRNG_OK = 0,
+    CTRNG_EALGORITHM = -1,
+    CTRNG_EKIND = -2,
+    CTRNG_EISA = -3,
+    CTRNG_EROUNDS = -4,
+    CTRNG_EPARAMS = -5
+};
+
+typedef struct {
+    int algorithm;
+    int rounds;
+    uint64_t key[4]; /* key words (low 32 bits used by the 4x32 ciphers)   */
+    uint64_t ctr[4]; /* counter words; the block index replaces ctr[0] (and
+                        ctr[1] for the 4x32 ciphers, as its high half)      */
+} ctrng_stream;
+
+typedef struct {
+    uint64_t low;       /* integers: added to each offset, modulo 2^(8 out_bytes) */
+    uint64_t range;     /* integers: high - low - 1                               */
+    uint64_t threshold; /* bernoulli: P(1) = threshold / 2^64                    */
+    int out_bytes;      /* integers: 4 or 8                                       */
+} ctrng_params;
+
+/* One block of the cipher, words in Random123 array order. */
+int ctrng_block(int algorithm, int rounds, const uint64_t ctr[4],
+                const uint64_t key[4], uint64_t out[4]);
+
+/* Fill out[0:n] with elements first, first + 1, ... of a distribution, where
+ * element index first = first_block * (elements per block) + skip.
+ * isa selects a code path (CTRNG_ISA_AUTO: the best this CPU runs); every
+ * path gives identical bytes.  Returns CTRNG_OK or a negative error code. */
+int ctrng_fill(const ctrng_stream *s, int kind, const ctrng_params *prm,
+               uint64_t first_block, uint64_t skip, size_t n, void *out, int isa);
+
+/* 1 if this CPU and build can run the given code path. */
+int ctrng_isa_available(int isa);
+
+/* NumPy bit generator: a buffered cursor over the stream, in 32-bit words. */
+#define CTRNG_BITGEN_WORDS 64
+typedef struct {
+    ctrng_stream stream;
+    uint64_t block;                     /* block index of buf[0]          */
+    uint32_t index;                     /* next word of buf to hand out   */
+    uint32_t buf[CTRNG_BITGEN_WORDS];
+} ctrng_bitgen_state;
+
+/* Same layout as NumPy's bitgen_t (numpy/random/bitgen.h). */
+typedef struct {
+    void *state;
+    uint64_t (*next_uint64)(void *st);
+    uint32_t (*next_uint32)(void *st);
+    double (*next_double)(void *st);
+    uint64_t (*next_raw)(void *st);
+} ctrng_bitgen;
+
+/* Position the cursor at 32-bit word (block * words per block + index) and
+ * wire the bitgen_t callbacks to it. */
+int ctrng_bitgen_init(ctrng_bitgen *bg, ctrng_bitgen_state *st,
+                      uint64_t block, uint32_t index);
+
+#endif

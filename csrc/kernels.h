@@ -1,0 +1,47 @@
+/* Internal: the per-instruction-set kernel tables behind ctrng_fill. */
+#ifndef CTRNG_KERNELS_H
+#define CTRNG_KERNELS_H
+
+#include "ctrng.h"
+
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "ctrng defines streams as little-endian byte sequences; big-endian hosts are not supported"
+#endif
+
+/* Write nblocks blocks starting at block index `block` as little-endian
+ * words: 16 bytes a block for the 4x32 ciphers, 32 for the 4x64 ones. */
+typedef void (*ctrng_blocks_fn)(const ctrng_stream *s, uint64_t block,
+                                size_t nblocks, uint32_t *out);
+
+/* Turn raw stream bytes into n elements (n * bytes-per-element is a multiple
+ * of 64).  first is the index of the first element, for the rare integer
+ * retries that read the reserved part of the stream. */
+typedef void (*ctrng_transform_fn)(const ctrng_stream *s, const ctrng_params *prm,
+                                   const uint32_t *raw, size_t n, uint64_t first,
+                                   void *out);
+
+typedef struct {
+    ctrng_blocks_fn blocks[4];
+    ctrng_transform_fn transform[CTRNG_NKINDS];
+} ctrng_kernels;
+
+extern const ctrng_kernels ctrng_kernels_portable;
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define CTRNG_HAVE_AVX2 1
+extern const ctrng_kernels ctrng_kernels_avx2;
+#endif
+
+/* Scalar reference: one block of stream s at index p, as 4 or 8 words. */
+void ctrng_stream_block(const ctrng_stream *s, uint64_t p, uint32_t out[8]);
+
+/* The portable block generators, shared by every table for the ciphers and
+ * round counts that have no SIMD kernel. */
+void ctrng_blocks_portable(const ctrng_stream *s, uint64_t block, size_t nblocks,
+                           uint32_t *out);
+
+/* Integer retries: offset in [0, range] for element i whose first draw was
+ * rejected, drawn from the reserved blocks 2^63 | i << 6 | r. */
+uint64_t ctrng_integer_retry(const ctrng_stream *s, int kind, uint64_t range,
+                             uint64_t i);
+
+#endif

@@ -1,0 +1,296 @@
+/* Distribution transforms: raw stream bytes -> values.  A template, included
+ * once per instruction set by kernels_<isa>.c, which defines:
+ *   CTRNG_TARGET       function attribute selecting the instruction set
+ *   CTRNG_SFX          suffix for the generated names
+ *   CTRNG_SQRT8F(v)    lane-wise IEEE square root of a v8f
+ *   CTRNG_SQRT4D(v)    lane-wise IEEE square root of a v4d
+ *   CTRNG_MUL32(a, b)  lane-wise product of two v4u whose values are < 2^32
+ *   CTRNG_ANY8(m), CTRNG_ANY4(m)  nonzero if any lane of a mask is set
+ *
+ * Every path runs the same sequence of IEEE-754 operations on 256-bit generic
+ * vectors (the build disables FMA contraction), so every instruction set gives
+ * the same bits.  The transforms never know which cipher made the bytes. */
+#include <string.h>
+
+#include "kernels.h"
+#include "lemire.h"
+
+#define CTRNG_CAT2(a, b) a##_##b
+#define CTRNG_CAT(a, b) CTRNG_CAT2(a, b)
+#define FN(name) CTRNG_CAT(name, CTRNG_SFX)
+
+typedef uint32_t v8u __attribute__((vector_size(32)));
+typedef int32_t v8i __attribute__((vector_size(32)));
+typedef float v8f __attribute__((vector_size(32)));
+typedef uint64_t v4u __attribute__((vector_size(32)));
+typedef int64_t v4i __attribute__((vector_size(32)));
+typedef double v4d __attribute__((vector_size(32)));
+typedef uint32_t v4u32 __attribute__((vector_size(16)));
+typedef uint64_t v8u64 __attribute__((vector_size(64)));
+
+#if defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 12)
+#define SHUF8(a, b, ...) __builtin_shufflevector(a, b, __VA_ARGS__)
+#define SHUF4(a, b, ...) __builtin_shufflevector(a, b, __VA_ARGS__)
+#else
+#define SHUF8(a, b, ...) __builtin_shuffle(a, b, (v8i){__VA_ARGS__})
+#define SHUF4(a, b, ...) __builtin_shuffle(a, b, (v4i){__VA_ARGS__})
+#endif
+
+#define LOAD(T, p) ({ T v_; memcpy(&v_, (p), sizeof v_); v_; })
+#define STORE(p, v) do { __typeof__(v) v_ = (v); memcpy((p), &v_, sizeof v_); } while (0)
+
+/* ---- raw words (used for the partial head and tail of a fill) ----------- */
+
+CTRNG_TARGET static void FN(raw32)(const ctrng_stream *s, const ctrng_params *prm,
+                                   const uint32_t *raw, size_t n, uint64_t first, void *out)
+{
+    (void)s; (void)prm; (void)first;
+    memcpy(out, raw, n * 4);
+}
+
+/* ---- uniform -------------------------------------------------------------- */
+
+CTRNG_TARGET static void FN(uniform_f32)(const ctrng_stream *s, const ctrng_params *prm,
+                                         const uint32_t *raw, size_t n, uint64_t first, void *out)
+{
+    (void)s; (void)prm; (void)first;
+    float *o = out;
+    for (size_t i = 0; i < n; i += 8) {
+        v8u w = LOAD(v8u, raw + i);
+        STORE(o + i, __builtin_convertvector((v8i)(w >> 8), v8f) * 0x1p-24f);
+    }
+}
+
+/* (w >> 11) * 2^-53, exactly: 52 bits through the exponent trick, plus the
+ * 53rd bit as 2^-53 (the sum is representable, so it is not rounded). */
+CTRNG_TARGET static inline v4d FN(u64_to_unit)(v4u w)
+{
+    v4d hi = (v4d)((w >> 12) | 0x3FF0000000000000ull) - 1.0;
+    v4u bit = (w >> 11) & 1;
+    return hi + (v4d)((-bit) & 0x3CA0000000000000ull);
+}
+
+CTRNG_TARGET static void FN(uniform_f64)(const ctrng_stream *s, const ctrng_params *prm,
+                                         const uint32_t *raw, size_t n, uint64_t first, void *out)
+{
+    (void)s; (void)prm; (void)first;
+    double *o = out;
+    for (size_t i = 0; i < n; i += 4) STORE(o + i, FN(u64_to_unit)(LOAD(v4u, raw + 2 * i)));
+}
+
+/* ---- normal: Box-Muller with our own log, sin and cos ---------------------
+ * z_2k = r cos(theta), z_2k+1 = r sin(theta), r = sqrt(-2 ln u1), from the
+ * radius draw u1 in (0, 1] and the angle draw t in [0, 1), theta = 2 pi t.
+ * t is split exactly into a quarter turn q and a remainder in [-1/8, 1/8) of
+ * a turn, so the polynomials only see |x| <= pi/4.  The polynomials are the
+ * classic minimax ones (fdlibm for double, Cephes for float). */
+
+CTRNG_TARGET static inline v8f FN(log_f32)(v8f u)
+{
+    v8u ix = (v8u)u + (0x3f800000u - 0x3f3504f3u);
+    v8f dk = __builtin_convertvector((v8i)(ix >> 23) - 0x7f, v8f);
+    v8f f = (v8f)((ix & 0x007fffffu) + 0x3f3504f3u) - 1.0f;
+    v8f sq = f / (2.0f + f);
+    v8f z = sq * sq, w = z * z;
+    v8f t1 = w * (0x1.999c26p-2f + w * 0x1.f13c4cp-3f);
+    v8f t2 = z * (0x1.555554p-1f + w * 0x1.23d3dcp-2f);
+    v8f hfsq = 0.5f * f * f;
+    return sq * (hfsq + (t2 + t1)) + dk * 9.0580006145e-06f - hfsq + f + dk * 6.9313812256e-01f;
+}
+
+CTRNG_TARGET static inline v4d FN(log_f64)(v4d u)
+{
+    v4u ix = (v4u)u + ((0x3ff00000ull - 0x3fe6a09eull) << 32);
+    v4i k = (v4i)(ix >> 52) - 0x3ff;
+    v4d dk = (v4d)((v4u)k + 0x4338000000000000ull) - 0x1.8p52;
+    v4d f = (v4d)((ix & 0x000fffffffffffffull) + (0x3fe6a09eull << 32)) - 1.0;
+    v4d hfsq = 0.5 * f * f;
+    v4d sq = f / (2.0 + f);
+    v4d z = sq * sq, w = z * z;
+    v4d t1 = w * (3.999999999940941908e-01 + w * (2.222219843214978396e-01 + w * 1.531383769920937332e-01));
+    v4d t2 = z * (6.666666666666735130e-01 + w * (2.857142874366239149e-01 +
+                  w * (1.818357216161805012e-01 + w * 1.479819860511658591e-01)));
+    return sq * (hfsq + (t2 + t1)) + dk * 1.90821492927058770002e-10 - hfsq + f +
+           dk * 6.93147180369123816490e-01;
+}
+
+/* Swap and negate (sin x, cos x) into (cos, sin) of x + q pi / 2. */
+#define QUADRANT(S, C, q, shift, CT, UT, cosv, sinv)                     \
+    do {                                                                \
+        UT odd_ = -((q) & 1);                                           \
+        UT a_ = ((UT)(S) & odd_) | ((UT)(C) & ~odd_);                   \
+        UT b_ = ((UT)(C) & odd_) | ((UT)(S) & ~odd_);                   \
+        cosv = (CT)(a_ ^ ((((q) + 1) & 2) << (shift)));                 \
+        sinv = (CT)(b_ ^ (((q) & 2) << (shift)));                       \
+    } while (0)
+
+CTRNG_TARGET static void FN(normal_f32)(const ctrng_stream *s, const ctrng_params *prm,
+                                        const uint32_t *raw, size_t n, uint64_t first, void *out)
+{
+    (void)s; (void)prm; (void)first;
+    float *o = out;
+    for (size_t i = 0; i < n; i += 16) {
+        v8u A = LOAD(v8u, raw + i), B = LOAD(v8u, raw + i + 8);
+        v8u wr = SHUF8(A, B, 0, 2, 4, 6, 8, 10, 12, 14);
+        v8u wa = SHUF8(A, B, 1, 3, 5, 7, 9, 11, 13, 15);
+        /* u1 = w 2^-32 + 2^-33 in (0, 1]: the uint32 -> float conversion is
+         * rounded once, from two exact halves. */
+        v8f wf = __builtin_convertvector((v8i)(wr >> 16), v8f) * 65536.0f +
+                 __builtin_convertvector((v8i)(wr & 0xffffu), v8f);
+        v8f r = CTRNG_SQRT8F(-2.0f * FN(log_f32)(wf * 0x1p-32f + 0x1p-33f));
+        v8u x = wa >> 8;
+        v8u q = (x + (1u << 21)) >> 22;
+        v8f th = __builtin_convertvector((v8i)(x - (q << 22)), v8f) * 0x1.921fb6p-22f;
+        v8f z = th * th;
+        v8f S = ((-1.9515295891e-4f * z + 8.3321608736e-3f) * z + -1.6666654611e-1f) * z * th + th;
+        v8f C = ((2.443315711809948e-5f * z + -1.388731625493765e-3f) * z + 4.166664568298827e-2f) * z * z -
+                0.5f * z + 1.0f;
+        v8f cv, sv;
+        QUADRANT(S, C, q, 30, v8f, v8u, cv, sv);
+        v8f zc = r * cv, zs = r * sv;
+        STORE(o + i, SHUF8(zc, zs, 0, 8, 1, 9, 2, 10, 3, 11));
+        STORE(o + i + 8, SHUF8(zc, zs, 4, 12, 5, 13, 6, 14, 7, 15));
+    }
+}
+
+CTRNG_TARGET static void FN(normal_f64)(const ctrng_stream *s, const ctrng_params *prm,
+                                        const uint32_t *raw, size_t n, uint64_t first, void *out)
+{
+    (void)s; (void)prm; (void)first;
+    double *o = out;
+    for (size_t i = 0; i < n; i += 8) {
+        v4u A = LOAD(v4u, raw + 2 * i), B = LOAD(v4u, raw + 2 * i + 8);
+        v4u wr = SHUF4(A, B, 0, 2, 4, 6), wa = SHUF4(A, B, 1, 3, 5, 7);
+        /* u1 = (w >> 11) 2^-53 + 2^-54 in (0, 1), exact */
+        v4d u1 = FN(u64_to_unit)(wr) + 0x1p-54;
+        v4d r = CTRNG_SQRT4D(-2.0 * FN(log_f64)(u1));
+        v4u x = wa >> 11;
+        v4u q = (x + (1ull << 50)) >> 51;
+        v4d th = ((v4d)((x - (q << 51)) + 0x4338000000000000ull) - 0x1.8p52) * 0x1.921fb54442d18p-51;
+        v4d z = th * th, v = z * th;
+        v4d rs = 8.33333333332248946124e-03 + z * (-1.98412698298579493134e-04 +
+                 z * (2.75573137070700676789e-06 + z * (-2.50507602534068634195e-08 +
+                 z * 1.58969099521155010221e-10)));
+        v4d S = th + v * (-1.66666666666666324348e-01 + z * rs);
+        v4d rc = z * (4.16666666666666019037e-02 + z * (-1.38888888888741095749e-03 +
+                 z * (2.48015872894767294178e-05 + z * (-2.75573143513906633035e-07 +
+                 z * (2.08757232129817482790e-09 + z * -1.13596475577881948265e-11)))));
+        v4d hz = 0.5 * z, w = 1.0 - hz;
+        v4d C = w + (((1.0 - w) - hz) + z * rc);
+        v4d cv, sv;
+        QUADRANT(S, C, q, 62, v4d, v4u, cv, sv);
+        v4d zc = r * cv, zs = r * sv;
+        STORE(o + i, SHUF4(zc, zs, 0, 4, 1, 5));
+        STORE(o + i + 4, SHUF4(zc, zs, 2, 6, 3, 7));
+    }
+}
+
+/* ---- bounded integers ------------------------------------------------------ */
+
+/* Store offsets + low as 4- or 8-byte integers (wrapping, as the dtype does). */
+CTRNG_TARGET static inline void FN(store_u32_offsets)(void *out, size_t i, int bytes, v8u off,
+                                                     uint64_t low)
+{
+    if (bytes == 4)
+        STORE((uint32_t *)out + i, off + (uint32_t)low);
+    else
+        STORE((uint64_t *)out + i, __builtin_convertvector(off, v8u64) + low);
+}
+
+CTRNG_TARGET static inline void FN(fix_rejected)(const ctrng_stream *s, const ctrng_params *prm,
+                                                int kind, void *out, size_t i, const uint64_t *bad,
+                                                size_t lanes, uint64_t first)
+{
+    for (size_t j = 0; j < lanes; j++) {
+        if (!bad[j]) continue;
+        uint64_t v = prm->low + ctrng_integer_retry(s, kind, prm->range, first + i + j);
+        if (prm->out_bytes == 4)
+            ((uint32_t *)out)[i + j] = (uint32_t)v;
+        else
+            ((uint64_t *)out)[i + j] = v;
+    }
+}
+
+/* 32-bit draws, range < 2^16: x m = b 2^16 + a with a, b < 2^32. */
+CTRNG_TARGET static void FN(integers_32)(const ctrng_stream *s, const ctrng_params *prm,
+                                         const uint32_t *raw, size_t n, uint64_t first, void *out)
+{
+    uint32_t m = (uint32_t)prm->range + 1, t = ctrng_lemire32_threshold(prm->range);
+    for (size_t i = 0; i < n; i += 8) {
+        v8u x = LOAD(v8u, raw + i);
+        v8u a = (x & 0xffffu) * m, b = (x >> 16) * m;
+        v8u mid = b + (a >> 16);
+        v8u lo = (mid << 16) | (a & 0xffffu);
+        v8u bad = (v8u)(lo < t);
+        FN(store_u32_offsets)(out, i, prm->out_bytes, mid >> 16, prm->low);
+        if (__builtin_expect(CTRNG_ANY8(bad), 0)) {
+            uint64_t b64[8];
+            for (int j = 0; j < 8; j++) b64[j] = bad[j];
+            FN(fix_rejected)(s, prm, CTRNG_INTEGERS_32, out, i, b64, 8, first);
+        }
+    }
+}
+
+/* 64-bit draws, range < 2^32: x m = b 2^32 + a with x = xh 2^32 + xl. */
+CTRNG_TARGET static void FN(integers_64)(const ctrng_stream *s, const ctrng_params *prm,
+                                         const uint32_t *raw, size_t n, uint64_t first, void *out)
+{
+    uint64_t t = ctrng_lemire64_threshold(prm->range);
+    v4u m = (v4u){0, 0, 0, 0} + (prm->range + 1);
+    int full = prm->range == 0xffffffffu; /* m = 2^32: the high word is the offset */
+    for (size_t i = 0; i < n; i += 4) {
+        v4u x = LOAD(v4u, raw + 2 * i);
+        v4u off, bad = {0, 0, 0, 0};
+        if (full) {
+            off = x >> 32;
+        } else {
+            v4u a = CTRNG_MUL32(x & 0xffffffffu, m), b = CTRNG_MUL32(x >> 32, m);
+            v4u mid = b + (a >> 32);
+            off = mid >> 32;
+            bad = (v4u)(((mid << 32) | (a & 0xffffffffu)) < t);
+        }
+        if (prm->out_bytes == 4)
+            STORE((uint32_t *)out + i, __builtin_convertvector(off, v4u32) + (uint32_t)prm->low);
+        else
+            STORE((uint64_t *)out + i, off + prm->low);
+        if (__builtin_expect(CTRNG_ANY4(bad), 0)) {
+            uint64_t b64[4];
+            for (int j = 0; j < 4; j++) b64[j] = bad[j];
+            FN(fix_rejected)(s, prm, CTRNG_INTEGERS_64, out, i, b64, 4, first);
+        }
+    }
+}
+
+/* 128-bit draws: rare (ranges of 2^32 or more), kept scalar. */
+CTRNG_TARGET static void FN(integers_128)(const ctrng_stream *s, const ctrng_params *prm,
+                                          const uint32_t *raw, size_t n, uint64_t first, void *out)
+{
+    ctrng_u128 t = ctrng_lemire128_threshold(prm->range);
+    for (size_t i = 0; i < n; i++) {
+        uint64_t x[2], off;
+        memcpy(x, raw + 4 * i, 16);
+        if (!ctrng_lemire128(x[0], x[1], prm->range, t, &off))
+            off = ctrng_integer_retry(s, CTRNG_INTEGERS_128, prm->range, first + i);
+        uint64_t v = prm->low + off;
+        if (prm->out_bytes == 4)
+            ((uint32_t *)out)[i] = (uint32_t)v;
+        else
+            ((uint64_t *)out)[i] = v;
+    }
+}
+
+CTRNG_TARGET static void FN(bernoulli)(const ctrng_stream *s, const ctrng_params *prm,
+                                       const uint32_t *raw, size_t n, uint64_t first, void *out)
+{
+    (void)s; (void)first;
+    uint8_t *o = out;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t x;
+        memcpy(&x, raw + 2 * i, 8);
+        o[i] = x < prm->threshold;
+    }
+}
+
+#define CTRNG_TRANSFORMS                                                             \
+    {FN(raw32), FN(uniform_f32), FN(uniform_f64), FN(normal_f32), FN(normal_f64),          \
+     FN(integers_32), FN(integers_64), FN(integers_128), FN(bernoulli)}

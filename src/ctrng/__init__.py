@@ -1,0 +1,16 @@
+"""ctrng: reproducible, non-overlapping random numbers for every worker of a
+parallel job.
+
+Every value is a pure function of (algorithm, root, rank, stream, position),
+computed by a counter-based block cipher (Random123's Philox and Threefry),
+so runs can never share numbers by accident the way ``seed + rank`` does.
+ctrng is not a cryptographic generator; use :mod:`secrets` for that.
+"""
+
+from ._fill import available_isas
+from .key import Key
+from .stateless import bernoulli, integers, random, random_raw, standard_normal
+
+__all__ = ["Key", "random_raw", "random", "standard_normal", "integers", "bernoulli",
+           "available_isas"]
+__version__ = "0.1.0"

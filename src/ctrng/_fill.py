@@ -1,0 +1,108 @@
+"""The bridge to the C core: one call fills elements [start, start + n) of a
+distribution, cut into contiguous pieces over threads.  Each element depends
+only on its index, so the pieces, and the thread count, never change a bit."""
+
+from __future__ import annotations
+
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from ._ctrng import ffi, lib
+
+# Distribution codes and the stream bytes one element consumes (csrc/ctrng.h).
+RAW32, UNIFORM_F32, UNIFORM_F64, NORMAL_F32, NORMAL_F64 = 0, 1, 2, 3, 4
+INTEGERS_32, INTEGERS_64, INTEGERS_128, BERNOULLI = 5, 6, 7, 8
+UNIT_BYTES = {RAW32: 4, UNIFORM_F32: 4, UNIFORM_F64: 8, NORMAL_F32: 4, NORMAL_F64: 8,
+              INTEGERS_32: 4, INTEGERS_64: 8, INTEGERS_128: 16, BERNOULLI: 8}
+
+ISAS = {"auto": 0, "portable": 1, "avx2": 2}
+_ERRORS = {-1: "unknown algorithm", -2: "unknown distribution", -3: "instruction set not available",
+           -4: "bad round count", -5: "bad parameters"}
+
+# Below this many elements per thread, extra threads cost more than they save.
+MIN_PER_THREAD = 1 << 16
+
+_pool = None
+_pool_size = 0
+_pool_lock = threading.Lock()
+
+
+def cpu_count():
+    """Cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def available_isas():
+    """Names of the code paths this CPU runs ('portable' always)."""
+    return [name for name, code in ISAS.items() if code and lib.ctrng_isa_available(code)]
+
+
+def resolve_threads(threads, n):
+    """Threads to use for n elements: `threads` (default all cores), fewer
+    when the pieces would get too small to pay off."""
+    if threads is None:
+        threads = cpu_count()
+    elif isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
+        raise ValueError(f"threads must be a positive integer or None, got {threads!r}")
+    return int(max(1, min(int(threads), n // MIN_PER_THREAD)))
+
+
+def _executor(workers):
+    global _pool, _pool_size
+    with _pool_lock:
+        if _pool is None or _pool_size < workers:
+            if _pool is not None:
+                _pool.shutdown(wait=False)
+            _pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ctrng")
+            _pool_size = workers
+        return _pool
+
+
+def stream_length(key, kind):
+    """Elements of this distribution in one stream (2**64 blocks)."""
+    return (key.block_bytes // UNIT_BYTES[kind]) << 64
+
+
+def fill(key, kind, start, n, out, *, params=None, threads=None, isa="auto"):
+    """Write elements [start, start + n) of distribution `kind` of `key`'s
+    stream into `out`, a writable, aligned, C-contiguous array of n elements."""
+    if start + n > stream_length(key, kind):
+        raise ValueError(
+            f"start + n = {start + n} is past the end of the stream "
+            f"({stream_length(key, kind)} elements of this kind)")
+    if n == 0:
+        return out
+    code = ISAS.get(isa) if isinstance(isa, str) else None
+    if code is None:
+        raise ValueError(f"isa must be one of {sorted(ISAS)}, got {isa!r}")
+    if not lib.ctrng_isa_available(code):
+        raise ValueError(f"instruction set {isa!r} is not available on this CPU")
+    stream = key.cstream()
+    prm = params if params is not None else ffi.NULL
+    per_block = key.block_bytes // UNIT_BYTES[kind]
+    itemsize = out.itemsize
+    buffer = ffi.from_buffer(out, require_writable=True)  # keeps `out` pinned
+    base = ffi.cast("char *", buffer)
+
+    def piece(lo, hi):
+        block, skip = divmod(start + lo, per_block)
+        err = lib.ctrng_fill(stream, kind, prm, block, skip, hi - lo, base + lo * itemsize, code)
+        if err:
+            raise RuntimeError(f"ctrng_fill failed: {_ERRORS.get(err, err)}")
+
+    workers = resolve_threads(threads, n)
+    if workers == 1:
+        piece(0, n)
+    else:
+        # Contiguous pieces: each thread first-touches its own part of `out`.
+        bounds = [n * i // workers for i in range(workers + 1)]
+        futures = [_executor(workers).submit(piece, lo, hi) for lo, hi in zip(bounds, bounds[1:])]
+        for f in futures:
+            f.result()
+    return out

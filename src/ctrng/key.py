@@ -1,0 +1,221 @@
+"""`Key`: one stream of one worker, and the version-1 stream layout.
+
+This module is the single place that checks roots, ranks and streams and maps
+them onto the cipher's (key, counter) words.  See docs/guarantee.md for why
+distinct (algorithm, root, rank, stream, position) tuples never share a cipher
+input.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import operator
+import secrets
+
+from ._ctrng import ffi, lib
+
+__all__ = ["Key", "ALGORITHMS", "DEFAULT_ALGORITHM"]
+
+DEFAULT_ALGORITHM = "philox4x32"
+
+
+class _Algorithm:
+    """What the layout needs to know about one cipher."""
+
+    def __init__(self, name, code, default_rounds, word_bits, key_words):
+        self.name = name
+        self.code = code
+        self.default_rounds = default_rounds
+        self.word_bits = word_bits
+        self.key_words = key_words
+        self.root_bits = word_bits * key_words
+        self.block_bytes = 4 * word_bits // 8
+
+
+ALGORITHMS = {
+    a.name: a
+    for a in (
+        _Algorithm("philox4x32", 0, 10, 32, 2),
+        _Algorithm("philox4x64", 1, 10, 64, 2),
+        _Algorithm("threefry4x32", 2, 20, 32, 4),
+        _Algorithm("threefry4x64", 3, 20, 64, 4),
+    )
+}
+
+_WORD32 = 1 << 32
+_ROOT_DOMAIN = b"ctrng root v1\x00"
+
+
+def check_int(value, name, limit, *, low=0):
+    """Return `value` as an int in [low, limit), or raise naming `name`."""
+    if isinstance(value, bool) or value is None:
+        raise TypeError(f"{name} must be an integer, not {value!r}")
+    try:
+        value = operator.index(value)
+    except TypeError:
+        raise TypeError(f"{name} must be an integer, not {type(value).__name__}") from None
+    if not low <= value < limit:
+        raise ValueError(f"{name} must be in [{low}, {limit}) (= [{low}, 2**{limit.bit_length() - 1})), got {value}")
+    return value
+
+
+def root_from_text(text, bits):
+    """The integer root for a `str` or `bytes` root: BLAKE2b of the UTF-8 bytes,
+    truncated to the key width.  Distinct texts give distinct roots only with
+    overwhelming probability (a 2**-bits/2 birthday bound), unlike integers."""
+    if isinstance(text, str):
+        text = text.encode("utf-8")
+    digest = hashlib.blake2b(_ROOT_DOMAIN + bytes(text), digest_size=64).digest()
+    return int.from_bytes(digest[: bits // 8], "little")
+
+
+class Key:
+    """An immutable, hashable name for one random stream.
+
+    Every value ctrng produces is a pure function of
+    ``(algorithm, root, rank, stream, position)``; a `Key` holds the first four.
+    Two keys with different tuples never share a cipher input, so their
+    streams cannot overlap, at any position.
+
+    Parameters
+    ----------
+    root : int, str, bytes or None
+        The run's seed.  An int must lie in ``[0, 2**k)`` with k = 64 for
+        philox4x32, 128 for philox4x64 and threefry4x32, 256 for threefry4x64.
+        A str/bytes root is hashed (BLAKE2b) to k bits: distinct texts are only
+        *probably* distinct roots.  ``None`` draws k bits from the OS; read
+        ``key.root`` to replay the run.
+    rank : int in [0, 2**32)
+        The worker (process, GPU, data-loader worker...).
+    stream : int in [0, 2**32)
+        An independent stream of that worker (weights, dropout, shuffling...).
+    algorithm : {"philox4x32", "philox4x64", "threefry4x32", "threefry4x64"}
+    rounds : int, optional
+        Cipher rounds; the default (10 for Philox, 20 for Threefry) is the
+        supported setting.  Other values define other generators.
+
+    ctrng is not a cryptographic generator: use :mod:`secrets` for tokens
+    and keys.
+
+    Examples
+    --------
+    >>> k = Key(2024, rank=3)
+    >>> k
+    Key(2024, rank=3, stream=0, algorithm='philox4x32')
+    >>> k == Key(2024, rank=3), k == Key(2025, rank=2)
+    (True, False)
+    """
+
+    __slots__ = ("_algorithm", "_root", "_rank", "_stream", "_rounds", "_cstream")
+
+    def __init__(self, root, rank=0, stream=0, algorithm=DEFAULT_ALGORITHM, *, rounds=None):
+        if not isinstance(algorithm, str) or algorithm not in ALGORITHMS:
+            raise ValueError(f"algorithm must be one of {sorted(ALGORITHMS)}, got {algorithm!r}")
+        alg = ALGORITHMS[algorithm]
+        if root is None:
+            root = secrets.randbits(alg.root_bits)
+        elif isinstance(root, (str, bytes, bytearray)):
+            root = root_from_text(root, alg.root_bits)
+        root = check_int(root, "root", 1 << alg.root_bits)
+        rank = check_int(rank, "rank", _WORD32)
+        stream = check_int(stream, "stream", _WORD32)
+        rounds = alg.default_rounds if rounds is None else check_int(rounds, "rounds", 1025, low=1)
+        setter = object.__setattr__
+        setter(self, "_algorithm", alg)
+        setter(self, "_root", root)
+        setter(self, "_rank", rank)
+        setter(self, "_stream", stream)
+        setter(self, "_rounds", rounds)
+        setter(self, "_cstream", None)
+
+    # -- value semantics ---------------------------------------------------
+    algorithm = property(lambda self: self._algorithm.name, doc="Cipher name.")
+    root = property(lambda self: self._root, doc="The integer root (after hashing or drawing).")
+    rank = property(lambda self: self._rank, doc="Worker index.")
+    stream = property(lambda self: self._stream, doc="Stream index within the worker.")
+    rounds = property(lambda self: self._rounds, doc="Cipher rounds.")
+
+    def _tuple(self):
+        return (self._algorithm.name, self._root, self._rank, self._stream, self._rounds)
+
+    def __eq__(self, other):
+        if not isinstance(other, Key):
+            return NotImplemented
+        return self._tuple() == other._tuple()
+
+    def __hash__(self):
+        return hash(self._tuple())
+
+    def __setattr__(self, name, value):
+        raise AttributeError("Key is immutable; use Key.replace(...)")
+
+    def __delattr__(self, name):
+        raise AttributeError("Key is immutable")
+
+    def __reduce__(self):
+        return (_key_from_dict, (self.to_dict(),))
+
+    def __repr__(self):
+        extra = "" if self._rounds == self._algorithm.default_rounds else f", rounds={self._rounds}"
+        return (f"Key({self._root}, rank={self._rank}, stream={self._stream}, "
+                f"algorithm={self._algorithm.name!r}{extra})")
+
+    def replace(self, **changes):
+        """A copy with some of root, rank, stream, algorithm, rounds changed."""
+        fields = self.to_dict()
+        unknown = set(changes) - set(fields)
+        if unknown:
+            raise TypeError(f"unknown Key field(s): {sorted(unknown)}")
+        fields.update(changes)
+        return _key_from_dict(fields)
+
+    def to_dict(self):
+        """A JSON-serialisable description; ``Key(**d)`` rebuilds the key."""
+        return {"root": self._root, "rank": self._rank, "stream": self._stream,
+                "algorithm": self._algorithm.name, "rounds": self._rounds}
+
+    # -- the version-1 layout ---------------------------------------------
+    @property
+    def key_words(self):
+        """The cipher key, Random123 word order."""
+        bits = self._algorithm.word_bits
+        mask = (1 << bits) - 1
+        return tuple((self._root >> (bits * i)) & mask for i in range(self._algorithm.key_words))
+
+    def counter_words(self, block):
+        """The cipher counter of block `block`, Random123 word order."""
+        block = check_int(block, "block", 1 << 64)
+        if self._algorithm.word_bits == 32:
+            return (block & 0xFFFFFFFF, block >> 32, self._stream, self._rank)
+        return (block, self._stream, self._rank, 0)
+
+    def block(self, block):
+        """The four words of block `block` of this stream (scalar reference)."""
+        out = ffi.new("uint64_t[4]")
+        key = list(self.key_words) + [0] * (4 - self._algorithm.key_words)
+        lib.ctrng_block(self._algorithm.code, self._rounds, list(self.counter_words(block)), key, out)
+        return tuple(out)
+
+    @property
+    def block_bytes(self):
+        """Bytes per cipher block: 16 (4x32) or 32 (4x64)."""
+        return self._algorithm.block_bytes
+
+    def cstream(self):
+        """The C description of this stream (built once, then shared)."""
+        if self._cstream is None:
+            s = ffi.new("ctrng_stream *")
+            s.algorithm = self._algorithm.code
+            s.rounds = self._rounds
+            words = self.key_words
+            for i, w in enumerate(words):
+                s.key[i] = w
+            ctr = self.counter_words(0)
+            for i in range(1, 4):
+                s.ctr[i] = ctr[i]
+            object.__setattr__(self, "_cstream", s)
+        return self._cstream
+
+
+def _key_from_dict(d):
+    return Key(d["root"], rank=d["rank"], stream=d["stream"], algorithm=d["algorithm"], rounds=d["rounds"])
