@@ -74,6 +74,10 @@ int ctrng_block(int algorithm, int rounds, const uint64_t ctr[4],
 int ctrng_fill(const ctrng_stream *s, int kind, const ctrng_params *prm,
                uint64_t first_block, uint64_t skip, size_t n, void *out, int isa);
 
+/* Shuffle perm[0:n] in place (Fisher-Yates) with the stream's uint64
+ * elements first_word, first_word + 1, ...; returns how many it used. */
+uint64_t ctrng_fisher_yates(const ctrng_stream *s, uint64_t first_word, int64_t *perm, size_t n);
+
 /* 1 if this CPU and build can run the given code path. */
 int ctrng_isa_available(int isa);
 

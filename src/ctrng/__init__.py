@@ -8,9 +8,11 @@ ctrng is not a cryptographic generator; use :mod:`secrets` for that.
 """
 
 from ._fill import available_isas
+from .bitgen import Philox4x32, Philox4x64, Threefry4x32, Threefry4x64
+from .generator import Generator
 from .key import Key
 from .stateless import bernoulli, integers, random, random_raw, standard_normal
 
-__all__ = ["Key", "random_raw", "random", "standard_normal", "integers", "bernoulli",
-           "available_isas"]
+__all__ = ["Key", "Generator", "random_raw", "random", "standard_normal", "integers", "bernoulli",
+           "Philox4x32", "Philox4x64", "Threefry4x32", "Threefry4x64", "available_isas"]
 __version__ = "0.1.0"

@@ -28,6 +28,7 @@ int ctrng_block(int algorithm, int rounds, const uint64_t ctr[4],
 int ctrng_fill(const ctrng_stream *s, int kind, const ctrng_params *prm,
                uint64_t first_block, uint64_t skip, size_t n, void *out, int isa);
 int ctrng_isa_available(int isa);
+uint64_t ctrng_fisher_yates(const ctrng_stream *s, uint64_t first_word, int64_t *perm, size_t n);
 
 #define CTRNG_BITGEN_WORDS 64
 typedef struct {
@@ -49,7 +50,7 @@ int ctrng_bitgen_init(ctrng_bitgen *bg, ctrng_bitgen_state *st,
                       uint64_t block, uint32_t index);
 """
 
-SOURCES = ["fill.c", "kernels_portable.c", "kernels_avx2.c"]
+SOURCES = ["fill.c", "permute.c", "kernels_portable.c", "kernels_avx2.c"]
 
 ffibuilder = FFI()
 ffibuilder.cdef(CDEF)

@@ -1,0 +1,255 @@
+"""`Generator`: a NumPy-style cursor over one ctrng stream.
+
+The cursor counts 32-bit words of the stream.  A call that draws elements of
+b bytes starts at the first multiple of b at or after the cursor and leaves
+the cursor after its last element, so ``g.random(5); g.random(5)`` gives
+exactly ``ctrng.random(key, 10)``, and every value stays addressable through
+the stateless functions.  Nothing is hidden in the Generator that is not in
+``g.state``: key and position.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import MutableSequence
+
+import numpy as np
+
+from . import _fill, stateless
+from ._ctrng import ffi, lib
+from .key import DEFAULT_ALGORITHM, Key, check_int
+
+__all__ = ["Generator", "SPAWN_FANOUT"]
+
+# Child j of a generator on stream s gets stream SPAWN_FANOUT * s + 1 + j.
+SPAWN_FANOUT = 256
+
+
+def _shape(size):
+    if size is None:
+        return None
+    if isinstance(size, (tuple, list)):
+        return tuple(check_int(s, "size", 1 << 63) for s in size)
+    return (check_int(size, "size", 1 << 63),)
+
+
+class Generator:
+    """NumPy-compatible generator on the stream of a :class:`ctrng.Key`.
+
+    ``Generator(key)`` or ``Generator(root, rank=..., stream=..., algorithm=...)``.
+    `threads` sets the threads used by large fills (default: all cores); it
+    never changes the numbers.
+
+    Examples
+    --------
+    >>> import ctrng
+    >>> g = ctrng.Generator(42, rank=1)
+    >>> a = g.random(3)
+    >>> bool((a == ctrng.random(ctrng.Key(42, rank=1), 3)).all())
+    True
+    >>> g.position            # three float64 = six 32-bit words
+    6
+    """
+
+    def __init__(self, key=None, rank=0, stream=0, algorithm=DEFAULT_ALGORITHM, *, threads=None):
+        if not isinstance(key, Key):
+            key = Key(key, rank=rank, stream=stream, algorithm=algorithm)
+        elif (rank, stream, algorithm) != (0, 0, DEFAULT_ALGORITHM):
+            raise TypeError("give either a Key or root/rank/stream/algorithm, not both")
+        if threads is not None:
+            _fill.resolve_threads(threads, 1)
+        self._key = key
+        self._position = 0
+        self._spawned = 0
+        self.threads = threads
+        self._lock = threading.Lock()
+        self._limit = (key.block_bytes // 4) << 64
+
+    # -- cursor ---------------------------------------------------------------
+    @property
+    def key(self):
+        """The stream's :class:`ctrng.Key`."""
+        return self._key
+
+    @property
+    def position(self):
+        """The next 32-bit word of the stream."""
+        return self._position
+
+    def advance(self, k):
+        """Move the cursor k 32-bit words forward; returns self."""
+        k = check_int(k, "k", self._limit + 1)
+        with self._lock:
+            if self._position + k > self._limit:
+                raise ValueError(f"advance({k}) goes past the end of the stream")
+            self._position += k
+        return self
+
+    def _claim(self, n, unit_bytes):
+        """Reserve n elements of unit_bytes each; return the first element index."""
+        words = unit_bytes // 4
+        with self._lock:
+            start = -(-self._position // words)
+            end = (start + n) * words
+            if end > self._limit:
+                raise ValueError("this draw goes past the end of the stream")
+            self._position = end
+        return start
+
+    @property
+    def state(self):
+        """JSON-serialisable state: key, position and children spawned."""
+        with self._lock:
+            return {"bit_generator": "ctrng.Generator", "key": self._key.to_dict(),
+                    "position": self._position, "spawned": self._spawned}
+
+    @state.setter
+    def state(self, value):
+        if not isinstance(value, dict) or value.get("bit_generator") != "ctrng.Generator":
+            raise ValueError("state must be a dict from Generator.state")
+        key = Key(**value["key"])
+        limit = (key.block_bytes // 4) << 64
+        position = check_int(value["position"], "position", limit + 1)
+        spawned = check_int(value.get("spawned", 0), "spawned", SPAWN_FANOUT + 1)
+        with self._lock:
+            self._key, self._position, self._spawned, self._limit = key, position, spawned, limit
+
+    def __reduce__(self):
+        return (_from_state, (self.state, self.threads))
+
+    def __repr__(self):
+        return f"Generator({self._key!r}, position={self._position})"
+
+    def spawn(self, n):
+        """`n` child generators on new streams of the same (root, rank).
+
+        Child j (counted over all spawn calls of this generator, j < 256) of a
+        generator on stream s gets stream 256 s + 1 + j, a numbering of the
+        256-ary tree: no two nodes share a stream, and no child shares its
+        parent's.  Raises ValueError once a generator has spawned 256
+        children or the child's stream would not fit in 32 bits.
+        Streams you pick by hand share this space: within one (root, rank),
+        either pick streams yourself or spawn them.
+        """
+        n = check_int(n, "n", SPAWN_FANOUT + 1)
+        with self._lock:
+            first = self._spawned
+            if first + n > SPAWN_FANOUT:
+                raise ValueError(f"a generator spawns at most {SPAWN_FANOUT} children; "
+                                 f"{first} already spawned")
+            last_stream = SPAWN_FANOUT * self._key.stream + first + n
+            if last_stream >= 1 << 32:
+                raise ValueError("spawn tree too deep: child streams would pass 2**32")
+            self._spawned = first + n
+        base = SPAWN_FANOUT * self._key.stream + 1
+        return [Generator(self._key.replace(stream=base + j), threads=self.threads)
+                for j in range(first, first + n)]
+
+    # -- drawing --------------------------------------------------------------
+    def _draw(self, fn, unit_bytes, allowed, name, size, dtype, out, *args):
+        dt = stateless._dtype(dtype, allowed, name)
+        shape = _shape(size)
+        if out is not None:
+            res, _, n = stateless.prepare_out(out, None, dt)
+            if shape is not None and shape != out.shape:
+                raise ValueError(f"size {shape} does not match out.shape {out.shape}")
+        else:
+            res = np.empty(shape if shape is not None else (1,), dt)
+        start = self._claim(res.size, unit_bytes(dt))
+        fn(self._key, *args, None, start, dtype=dt, out=res, threads=self.threads)
+        if out is None and shape is None:
+            return res[0]
+        return res
+
+    def random_raw(self, size=None, dtype=np.uint32, out=None):
+        """Raw words of the stream (uint32 or uint64)."""
+        return self._draw(stateless.random_raw, lambda dt: dt.itemsize,
+                          (np.uint32, np.uint64), "random_raw", size, dtype, out)
+
+    def random(self, size=None, dtype=np.float64, out=None):
+        """Uniform floats in [0, 1), as ``numpy.random.Generator.random``."""
+        return self._draw(stateless.random, lambda dt: dt.itemsize,
+                          (np.float32, np.float64), "random", size, dtype, out)
+
+    def standard_normal(self, size=None, dtype=np.float64, out=None):
+        """Standard normal variates (Box-Muller; see ctrng.standard_normal)."""
+        return self._draw(stateless.standard_normal, lambda dt: dt.itemsize, (np.float32, np.float64), "standard_normal", size, dtype, out)
+
+    def integers(self, low, high=None, size=None, dtype=np.int64, endpoint=False):
+        """Exactly unbiased integers in [low, high) ([low, high] with
+        endpoint=True); ``integers(high)`` draws from [0, high)."""
+        if high is None:
+            low, high = 0, low
+        high = check_int(high, "high", (1 << 64) + 1, low=-(1 << 63)) + (1 if endpoint else 0)
+        dt = stateless._dtype(dtype, stateless._INT_DTYPES, "integers")
+        kind, _ = stateless.integer_params(low, high, dt)
+        return self._draw(stateless.integers, lambda _dt: _fill.UNIT_BYTES[kind], stateless._INT_DTYPES, "integers",
+                          size, dt, None, low, high)
+
+    def bernoulli(self, p, size=None, dtype=np.bool_):
+        """Bernoulli(p) draws (see ctrng.bernoulli)."""
+        stateless.bernoulli_threshold(p)
+        return self._draw(stateless.bernoulli, lambda _dt: _fill.UNIT_BYTES[_fill.BERNOULLI], (np.bool_, np.uint8),
+                          "bernoulli", size, dtype, None, p)
+
+    def uniform(self, low=0.0, high=1.0, size=None):
+        """Uniform float64 on [low, high): low + (high - low) * random()."""
+        low, high = np.asarray(low, np.float64), np.asarray(high, np.float64)
+        shape = _shape(size) or np.broadcast(low, high).shape
+        u = self.random(shape)
+        res = low + (high - low) * u
+        return res if shape else float(res)
+
+    def normal(self, loc=0.0, scale=1.0, size=None):
+        """Normal float64 variates: loc + scale * standard_normal()."""
+        loc, scale = np.asarray(loc, np.float64), np.asarray(scale, np.float64)
+        if np.any(scale < 0) or np.any(np.isnan(scale)):
+            raise ValueError("scale must be non-negative")
+        shape = _shape(size) or np.broadcast(loc, scale).shape
+        z = self.standard_normal(shape)
+        res = loc + scale * z
+        return res if shape else float(res)
+
+    # -- permutations ---------------------------------------------------------
+    def _permutation_indices(self, n):
+        """A uniformly random permutation of range(n) (Fisher-Yates on the
+        stream's uint64 elements from the cursor on)."""
+        n = check_int(n, "n", 1 << 62)
+        perm = np.arange(n, dtype=np.int64)
+        with self._lock:
+            first = -(-self._position // 2)
+            used = lib.ctrng_fisher_yates(self._key.cstream(), first, ffi.from_buffer("int64_t[]", perm), n)
+            self._position = 2 * (first + used)
+        return perm
+
+    def permutation(self, x, axis=0):
+        """A permuted range (int x) or a permuted copy of array x along `axis`."""
+        if isinstance(x, (int, np.integer)) and not isinstance(x, bool):
+            return self._permutation_indices(x)
+        arr = np.asarray(x)
+        if arr.ndim == 0:
+            raise ValueError("x must be an integer or an array with at least one dimension")
+        return np.take(arr, self._permutation_indices(arr.shape[axis]), axis=axis)
+
+    def shuffle(self, x, axis=0):
+        """Shuffle array (or mutable sequence) x in place along `axis`."""
+        if isinstance(x, np.ndarray):
+            if x.ndim == 0:
+                raise ValueError("cannot shuffle a 0-d array")
+            if not x.flags.writeable:
+                raise ValueError("x is read-only")
+            perm = self._permutation_indices(x.shape[axis])
+            x[...] = np.take(x, perm, axis=axis)
+        elif isinstance(x, MutableSequence):
+            if axis != 0:
+                raise ValueError("axis must be 0 for a sequence")
+            items = list(x)
+            x[:] = [items[i] for i in self._permutation_indices(len(items))]
+        else:
+            raise TypeError(f"shuffle needs a numpy array or a mutable sequence, not {type(x).__name__}")
+
+
+def _from_state(state, threads):
+    g = Generator(Key(**state["key"]), threads=threads)
+    g.state = state
+    return g

@@ -1,0 +1,257 @@
+"""ctrng.Generator: a cursor over a Key that agrees with the stateless API."""
+
+import json
+import pickle
+import subprocess
+import sys
+import threading
+
+import numpy as np
+import pytest
+from scipy import stats
+
+import ctrng
+from ctrng.generator import SPAWN_FANOUT
+
+KEY = ctrng.Key(42, rank=1)
+
+
+def test_consecutive_calls_equal_one_stateless_call():
+    g = ctrng.Generator(KEY)
+    parts = [g.random(n) for n in (1, 2, 3, 5, 8, 13)]
+    assert np.array_equal(np.concatenate(parts), ctrng.random(KEY, 32))
+    assert g.position == 64
+
+
+@pytest.mark.parametrize("method, stateless, dtype", [
+    ("random", ctrng.random, np.float32),
+    ("random", ctrng.random, np.float64),
+    ("standard_normal", ctrng.standard_normal, np.float32),
+    ("standard_normal", ctrng.standard_normal, np.float64),
+    ("random_raw", ctrng.random_raw, np.uint32),
+    ("random_raw", ctrng.random_raw, np.uint64),
+])
+def test_methods_follow_the_stream(method, stateless, dtype):
+    g = ctrng.Generator(KEY)
+    a = getattr(g, method)(7, dtype=dtype)
+    b = getattr(g, method)((2, 3), dtype=dtype)
+    expected = stateless(KEY, 13, dtype=dtype)
+    assert np.array_equal(a, expected[:7])
+    assert np.array_equal(b.ravel(), expected[7:])
+    assert b.shape == (2, 3)
+    assert g.position == 13 * np.dtype(dtype).itemsize // 4
+
+
+def test_wider_draws_start_at_their_own_alignment():
+    g = ctrng.Generator(KEY)
+    g.random(3, dtype=np.float32)           # words 0..2
+    d = g.random(2)                          # float64 elements 2, 3 (words 4..7)
+    assert np.array_equal(d, ctrng.random(KEY, 4)[2:])
+    assert g.position == 8
+    i = g.integers(0, 2**40, size=2)        # 16-byte draws: elements 2, 3
+    assert np.array_equal(i, ctrng.integers(KEY, 0, 2**40, 4)[2:])
+    assert g.position == 16
+
+
+def test_scalar_and_out():
+    g = ctrng.Generator(KEY)
+    x = g.random()
+    assert np.ndim(x) == 0 and x == ctrng.random(KEY, 1)[0]
+    out = np.empty((3, 4), np.float32)
+    assert g.standard_normal(out=out, dtype=np.float32) is out
+    assert np.array_equal(out.ravel(), ctrng.standard_normal(KEY, 12, start=2, dtype=np.float32))
+    with pytest.raises(ValueError, match="size"):
+        g.random(size=(4, 3), out=np.empty((3, 4)))
+    with pytest.raises(TypeError, match="dtype"):
+        g.random(out=np.empty(4, np.float32))  # dtype defaults to float64
+
+
+def test_integers_numpy_semantics():
+    g = ctrng.Generator(KEY)
+    assert np.array_equal(g.integers(10, size=50), ctrng.integers(KEY, 0, 10, 50))
+    v = ctrng.Generator(KEY).integers(1, 3, size=2000, endpoint=True, dtype=np.uint32)
+    assert v.dtype == np.uint32 and set(np.unique(v)) == {1, 2, 3}
+    full = ctrng.Generator(KEY).integers(-2**63, 2**63 - 1, size=4, endpoint=True)
+    assert np.array_equal(full, ctrng.integers(KEY, -2**63, 2**63, 4))
+    with pytest.raises(ValueError, match="low"):
+        g.integers(5, 5)
+    with pytest.raises(ValueError, match="high"):
+        g.integers(0, 2**31 + 1, dtype=np.int32)
+
+
+def test_normal_and_uniform_are_affine_maps_of_the_stream():
+    loc, scale = np.array([0.0, 10.0, -3.0]), 2.5
+    got = ctrng.Generator(KEY).normal(loc, scale)
+    assert np.array_equal(got, loc + scale * ctrng.standard_normal(KEY, 3))
+    got = ctrng.Generator(KEY).uniform(-1.0, 3.0, size=5)
+    assert np.array_equal(got, -1.0 + 4.0 * ctrng.random(KEY, 5))
+    with pytest.raises(ValueError, match="scale"):
+        ctrng.Generator(KEY).normal(0.0, -1.0)
+
+
+def test_bernoulli():
+    b = ctrng.Generator(KEY).bernoulli(0.25, size=1000)
+    assert b.dtype == np.bool_
+    assert np.array_equal(b, ctrng.bernoulli(KEY, 0.25, 1000))
+
+
+def _python_fisher_yates(key, n, first_word=0):
+    """Reference Fisher-Yates with Lemire draws on the stream's uint64 words."""
+    words = iter(ctrng.random_raw(key, 4 * n + 64, start=first_word, dtype=np.uint64).tolist())
+    perm = list(range(n))
+    used = 0
+    for j in range(n - 1, 0, -1):
+        m = j + 1
+        threshold = (2**64 - m) % m
+        while True:
+            x = next(words)
+            used += 1
+            prod = x * m
+            if prod % 2**64 >= threshold:
+                k = prod >> 64
+                break
+        perm[j], perm[k] = perm[k], perm[j]
+    return perm, used
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 5, 100, 1000])
+def test_permutation_matches_reference_fisher_yates(n):
+    g = ctrng.Generator(KEY)
+    g.random(3)  # start mid-stream: the shuffle takes whole uint64 words from word 6
+    expected, used = _python_fisher_yates(KEY, n, first_word=3)
+    assert g.permutation(n).tolist() == expected
+    assert g.position == 2 * (3 + used)
+
+
+def test_permutation_orderings_are_uniform():
+    """Chi-square over all 120 orderings of 5 items, 60000 shuffles from
+    consecutive stream positions; false-alarm rate 1e-6."""
+    g = ctrng.Generator(ctrng.Key(2024, stream=3))
+    counts = {}
+    for _ in range(60000):
+        t = tuple(g.permutation(5).tolist())
+        counts[t] = counts.get(t, 0) + 1
+    assert len(counts) == 120
+    p = stats.chisquare(list(counts.values())).pvalue
+    assert p > 1e-6
+
+
+def test_shuffle_arrays_sequences_and_axes():
+    x = np.arange(24).reshape(4, 6)
+    g = ctrng.Generator(KEY)
+    g.shuffle(x, axis=1)
+    perm = np.array(_python_fisher_yates(KEY, 6)[0])
+    assert np.array_equal(x, np.arange(24).reshape(4, 6)[:, perm])
+    lst = list("abcdefgh")
+    ctrng.Generator(KEY).shuffle(lst)
+    assert lst == [list("abcdefgh")[i] for i in _python_fisher_yates(KEY, 8)[0]]
+    rows = np.arange(30.0).reshape(10, 3)
+    p = ctrng.Generator(KEY).permutation(rows)
+    assert np.array_equal(p, rows[_python_fisher_yates(KEY, 10)[0]])
+    with pytest.raises(TypeError):
+        ctrng.Generator(KEY).shuffle((1, 2, 3))
+    with pytest.raises(ValueError, match="read-only"):
+        ro = np.arange(4)
+        ro.flags.writeable = False
+        ctrng.Generator(KEY).shuffle(ro)
+
+
+def test_state_roundtrips_through_json_and_pickle():
+    g = ctrng.Generator(ctrng.Key(9, rank=3, stream=4, algorithm="threefry4x64"))
+    g.standard_normal(3)
+    g.integers(0, 7, size=5)
+    state = json.loads(json.dumps(g.state))
+    h = ctrng.Generator(0)
+    h.state = state
+    p = pickle.loads(pickle.dumps(g))
+    expected = g.standard_normal(9)
+    assert np.array_equal(h.standard_normal(9), expected)
+    assert np.array_equal(p.standard_normal(9), expected)
+    with pytest.raises(ValueError):
+        h.state = {"bit_generator": "something else"}
+
+
+def test_state_replays_in_a_new_process():
+    g = ctrng.Generator(77, rank=5)
+    g.random(11)
+    state = json.dumps(g.state)
+    code = ("import json, sys, ctrng; g = ctrng.Generator(0); g.state = json.loads(sys.argv[1]); "
+            "print(repr(g.random(4).tolist()))")
+    out = subprocess.run([sys.executable, "-c", code, state], check=True, capture_output=True, text=True)
+    assert out.stdout.strip() == repr(g.random(4).tolist())
+
+
+def test_advance_and_stream_end():
+    g = ctrng.Generator(KEY)
+    g.advance(10)
+    assert np.array_equal(g.random_raw(3), ctrng.random_raw(KEY, 13)[10:])
+    end = ctrng.Generator(KEY)
+    end.advance(4 * 2**64 - 2)
+    assert end.random_raw(2).shape == (2,)
+    with pytest.raises(ValueError, match="end of the stream"):
+        end.random_raw(1)
+    assert end.position == 4 * 2**64  # the failed call consumed nothing
+    with pytest.raises(ValueError):
+        ctrng.Generator(KEY).advance(-1)
+
+
+def test_spawn_rule_and_exhaustion():
+    g = ctrng.Generator(ctrng.Key(5, rank=2, stream=3))
+    kids = g.spawn(3) + g.spawn(2)
+    assert [k.key.stream for k in kids] == [SPAWN_FANOUT * 3 + 1 + j for j in range(5)]
+    assert all(k.key.replace(stream=0) == ctrng.Key(5, rank=2) for k in kids)
+    g.spawn(SPAWN_FANOUT - 5)
+    with pytest.raises(ValueError, match="at most"):
+        g.spawn(1)
+    deep = ctrng.Generator(ctrng.Key(5, stream=2**32 // SPAWN_FANOUT))
+    with pytest.raises(ValueError, match="2\\*\\*32"):
+        deep.spawn(1)
+
+
+def test_spawn_tree_never_repeats_a_stream():
+    seen = {0}
+    level = [ctrng.Generator(ctrng.Key(11))]
+    for _ in range(3):
+        nxt = []
+        for g in level:
+            for child in g.spawn(4) + g.spawn(3):
+                assert child.key.stream not in seen
+                seen.add(child.key.stream)
+                nxt.append(child)
+        level = nxt
+    assert len(seen) == 1 + 7 + 49 + 343
+    firsts = {tuple(g.random_raw(4).tolist()) for g in level}
+    assert len(firsts) == len(level)
+
+
+def test_shared_generator_across_threads_hands_out_disjoint_positions():
+    g = ctrng.Generator(ctrng.Key(3))
+    results = [[] for _ in range(8)]
+
+    def work(slot):
+        for _ in range(300):
+            results[slot].append(g.random_raw(7))
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    drawn = np.sort(np.concatenate([np.concatenate(r) for r in results]))
+    assert np.array_equal(drawn, np.sort(ctrng.random_raw(ctrng.Key(3), 8 * 300 * 7)))
+    assert g.position == 8 * 300 * 7
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="root"):
+        ctrng.Generator(-1)
+    with pytest.raises(TypeError, match="rank"):
+        ctrng.Generator(1, rank=1.5)
+    with pytest.raises(TypeError, match="either a Key"):
+        ctrng.Generator(KEY, rank=2)
+    with pytest.raises(ValueError, match="size"):
+        ctrng.Generator(KEY).random(size=-1)
+    with pytest.raises(TypeError, match="dtype"):
+        ctrng.Generator(KEY).random(3, dtype=np.int32)
+    with pytest.raises(ValueError, match="threads"):
+        ctrng.Generator(KEY, threads=0)
