@@ -16,4 +16,5 @@
 const ctrng_kernels ctrng_kernels_portable = {
     {ctrng_blocks_portable, ctrng_blocks_portable, ctrng_blocks_portable, ctrng_blocks_portable},
     CTRNG_TRANSFORMS,
+    NULL,
 };
