@@ -74,3 +74,13 @@ def test_lock_is_honoured():
         assert not done.wait(0.3)  # blocked on the bit generator's lock
     t.join()
     assert done.is_set()
+
+
+def test_is_a_numpy_bit_generator():
+    bg = ctrng.Philox4x64(11, rank=1)
+    assert isinstance(bg, np.random.BitGenerator)
+    g = np.random.default_rng(bg)  # accepted as a bit generator, not as a seed
+    assert g.bit_generator is bg
+    g.random(5)
+    copy = pickle.loads(pickle.dumps(g))  # NumPy's own Generator pickling
+    assert np.array_equal(copy.normal(size=20), g.normal(size=20))

@@ -11,7 +11,6 @@ dtype=np.uint64)`` and ``next_double`` is ``ctrng.random`` at the same place.
 from __future__ import annotations
 
 import ctypes
-import threading
 
 import numpy as np
 
@@ -21,17 +20,22 @@ from .stateless import random_raw
 
 __all__ = ["Philox4x32", "Philox4x64", "Threefry4x32", "Threefry4x64"]
 
-_capsule_new = ctypes.pythonapi.PyCapsule_New
-_capsule_new.restype = ctypes.py_object
-_capsule_new.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_void_p]
+_capsule_pointer = ctypes.pythonapi.PyCapsule_GetPointer
+_capsule_pointer.restype = ctypes.c_void_p
+_capsule_pointer.argtypes = [ctypes.py_object, ctypes.c_char_p]
 
 
-class _StreamBitGenerator:
-    """Base class; subclasses fix the algorithm."""
+class _StreamBitGenerator(np.random.BitGenerator):
+    """Base class; subclasses fix the algorithm.
+
+    A real ``numpy.random.BitGenerator``: NumPy's base class owns the
+    ``bitgen_t`` behind ``capsule`` and the ``lock``; ctrng points that
+    ``bitgen_t`` at its own C cursor over the stream."""
 
     algorithm = None
 
     def __init__(self, root=None, rank=0, stream=0):
+        super().__init__(0)
         if isinstance(root, Key):
             if root.algorithm != self.algorithm:
                 raise ValueError(f"key uses {root.algorithm}, but {type(self).__name__} is {self.algorithm}")
@@ -42,11 +46,8 @@ class _StreamBitGenerator:
         self._words_per_block = key.block_bytes // 4
         self._cstate = ffi.new("ctrng_bitgen_state *")
         self._cstate.stream = key.cstream()[0]
-        self._bitgen = ffi.new("ctrng_bitgen *")
-        self.lock = threading.Lock()
+        self._bitgen = ffi.cast("ctrng_bitgen *", _capsule_pointer(self.capsule, b"BitGenerator"))
         self._seek(0)
-        address = int(ffi.cast("uintptr_t", self._bitgen))
-        self.capsule = _capsule_new(address, b"BitGenerator", None)
 
     def _seek(self, position):
         block, index = divmod(position, self._words_per_block)
