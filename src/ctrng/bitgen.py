@@ -6,6 +6,13 @@ distribution (gamma, choice, dirichlet...) on the ctrng stream of
 words, shared with :class:`ctrng.Generator`: a 64-bit draw starts at an even
 word, so ``random_raw`` returns exactly ``ctrng.random_raw(key, n,
 dtype=np.uint64)`` and ``next_double`` is ``ctrng.random`` at the same place.
+
+>>> import numpy as np, ctrng
+>>> g = np.random.Generator(ctrng.Philox4x32(7, rank=2))
+>>> bool((g.random(4) == ctrng.random(ctrng.Key(7, rank=2), 4)).all())
+True
+>>> float(g.gamma(2.0)) > 0
+True
 """
 
 from __future__ import annotations
