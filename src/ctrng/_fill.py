@@ -76,6 +76,7 @@ def fill(key, kind, start, n, out, *, params=None, threads=None, isa="auto"):
         raise ValueError(
             f"start + n = {start + n} is past the end of the stream "
             f"({stream_length(key, kind)} elements of this kind)")
+    workers = resolve_threads(threads, n)
     if n == 0:
         return out
     code = ISAS.get(isa) if isinstance(isa, str) else None
@@ -96,7 +97,6 @@ def fill(key, kind, start, n, out, *, params=None, threads=None, isa="auto"):
         if err:
             raise RuntimeError(f"ctrng_fill failed: {_ERRORS.get(err, err)}")
 
-    workers = resolve_threads(threads, n)
     if workers == 1:
         piece(0, n)
     else:

@@ -60,9 +60,11 @@ def check_int(value, name, limit, *, low=0):
 
 
 def root_from_text(text, bits):
-    """The integer root for a `str` or `bytes` root: BLAKE2b of the UTF-8 bytes,
-    truncated to the key width.  Distinct texts give distinct roots only with
-    overwhelming probability (a 2**-bits/2 birthday bound), unlike integers."""
+    """The integer root for a `str` or `bytes` root: the 64-byte BLAKE2b digest
+    of ``b"ctrng root v1\\x00"`` followed by the bytes (UTF-8 for a str), its
+    first bits/8 bytes read as a little-endian integer.  Distinct texts give
+    distinct roots only with overwhelming probability (a 2**-bits/2 birthday
+    bound), unlike integers."""
     if isinstance(text, str):
         text = text.encode("utf-8")
     digest = hashlib.blake2b(_ROOT_DOMAIN + bytes(text), digest_size=64).digest()

@@ -196,6 +196,7 @@ def bernoulli(key, p, n=None, start=0, *, dtype=np.bool_, out=None, threads=None
     start = _start(start)
     res, flat, n = prepare_out(out, n, dt)
     if threshold is None:
+        _fill.resolve_threads(threads, n)
         if start + n > _fill.stream_length(key, _fill.BERNOULLI):
             raise ValueError(f"start + n = {start + n} is past the end of the stream")
         flat[...] = 1
