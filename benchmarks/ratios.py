@@ -1,0 +1,72 @@
+"""Print a markdown table of speed ratios (NumPy time / ctrng time) from a
+pytest-benchmark JSON file written by benchmarks/test_bench_core.py.
+
+    python -m pytest benchmarks --benchmark-only --benchmark-json=bench.json
+    python benchmarks/ratios.py bench.json [--stat min|median|mean]
+
+Above 1 means ctrng is faster than NumPy's PCG64 for that case.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+BASELINE = "numpy-pcg64"
+COLUMNS = [("ctrng-1t", "1 thread"), ("ctrng-all", "all threads"),
+           ("ctrng-out-1t", "out=, 1 thread"), ("ctrng-out-all", "out=, all threads")]
+
+
+def ratio_table(data, stat="min"):
+    """The markdown table (a str) for a loaded pytest-benchmark JSON dict."""
+    cases = {}  # (dist, n) -> {impl: seconds}
+    threads = set()
+    for b in data["benchmarks"]:
+        info = b.get("extra_info", {})
+        if "impl" not in info:
+            continue
+        cases.setdefault((info["dist"], info["n"]), {})[info["impl"]] = b["stats"][stat]
+        if info["impl"] == "ctrng-all":
+            threads.add(info["threads"])
+    used = [(impl, title) for impl, title in COLUMNS if any(impl in c for c in cases.values())]
+    all_label = f"all threads ({', '.join(map(str, sorted(threads)))})" if threads else "all threads"
+    titles = [title.replace("all threads", all_label) for _, title in used]
+    lines = ["| distribution | n | " + " | ".join(titles) + " |",
+             "|---|---:|" + "---:|" * len(used)]
+    for (dist, n), times in cases.items():
+        base = times.get(BASELINE)
+        cells = []
+        for impl, _ in used:
+            t = times.get(impl)
+            cells.append("-" if base is None or t is None else f"{base / t:.2f}")
+        lines.append(f"| {dist} | {_size(n)} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _size(n):
+    digits = str(n)
+    if digits.startswith("1") and set(digits[1:]) <= {"0"} and n >= 10:
+        return f"10^{len(digits) - 1}"
+    return f"{n:,}"
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("json", help="file written by --benchmark-json")
+    parser.add_argument("--stat", choices=["min", "median", "mean"], default="min",
+                        help="statistic compared (default min: the least disturbed run)")
+    args = parser.parse_args(argv)
+    with open(args.json) as f:
+        data = json.load(f)
+    table = ratio_table(data, args.stat)
+    if table.count("\n") < 2:
+        print(f"{args.json}: no benchmarks from benchmarks/test_bench_core.py", file=sys.stderr)
+        return 1
+    print(f"Ratio = NumPy PCG64 time / ctrng time ({args.stat} of the rounds); above 1: ctrng is faster.\n")
+    print(table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

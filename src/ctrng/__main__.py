@@ -1,0 +1,4 @@
+import sys
+from ctrng.cli import main
+
+sys.exit(main())

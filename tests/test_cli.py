@@ -1,0 +1,138 @@
+"""The `ctrng` command line tool: `raw` is byte-exact with `ctrng.random_raw`,
+`demo` shows the collision it promises, `bench` prints its table, and bad
+options fail with a message."""
+
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import ctrng
+from ctrng import cli
+
+
+def run_cli(*args, timeout=60):
+    return subprocess.run([sys.executable, "-m", "ctrng", *args], capture_output=True, timeout=timeout)
+
+
+def raw_bytes(*args):
+    res = run_cli("raw", *args)
+    assert res.returncode == 0, res.stderr.decode()
+    return res.stdout
+
+
+def le(words):
+    return np.asarray(words, dtype="<u4").tobytes()
+
+
+def test_raw_defaults_match_random_raw():
+    assert raw_bytes("--bytes", "4096") == le(ctrng.random_raw(ctrng.Key(0), 1024))
+
+
+@pytest.mark.parametrize("algorithm", ["philox4x32", "philox4x64", "threefry4x32", "threefry4x64"])
+def test_raw_options_match_random_raw(algorithm):
+    out = raw_bytes("--algorithm", algorithm, "--root", "123456789", "--rank", "7", "--stream", "3",
+                    "--bytes", "4096")
+    key = ctrng.Key(123456789, rank=7, stream=3, algorithm=algorithm)
+    assert out == le(ctrng.random_raw(key, 1024))
+
+
+def test_raw_hex_root_start_and_partial_word():
+    out = raw_bytes("--root", "0xDEADBEEF", "--start", "5", "--bytes", "4099")
+    words = ctrng.random_raw(ctrng.Key(0xDEADBEEF), 1025, start=5)
+    assert out == le(words)[:4099]
+
+
+def test_raw_chunks_join_seamlessly():
+    # Several internal chunks (the chunk size is lowered) give the same bytes.
+    res = run_cli("raw", "--bytes", "40000", "--chunk-words", "1000", "--root", "9")
+    assert res.returncode == 0
+    assert res.stdout == le(ctrng.random_raw(ctrng.Key(9), 10000))
+
+
+def test_raw_size_suffix():
+    assert len(raw_bytes("--bytes", "3K")) == 3072
+
+
+@pytest.mark.parametrize("k", [2, 4, 5])
+def test_raw_interleave_ranks(k):
+    n = 1024  # words per rank
+    out = raw_bytes("--interleave-ranks", str(k), "--root", "42", "--bytes", str(4 * n * k))
+    streams = np.stack([ctrng.random_raw(ctrng.Key(42, rank=r), n) for r in range(k)])
+    expected = streams.T.reshape(-1)  # word j of rank 0, word j of rank 1, ..., then word j + 1
+    assert out == le(expected)
+
+
+def test_raw_interleave_from_rank_and_chunks():
+    out = raw_bytes("--interleave-ranks", "4", "--rank", "10", "--stream", "2", "--bytes", "16000",
+                    "--chunk-words", "400")
+    streams = np.stack([ctrng.random_raw(ctrng.Key(0, rank=10 + r, stream=2), 1000) for r in range(4)])
+    assert out == le(streams.T.reshape(-1))
+
+
+def test_raw_endless_closed_pipe_exits_quietly():
+    # `ctrng raw | head -c 100`: the reader stops, the writer must exit 0, silently.
+    p = subprocess.Popen([sys.executable, "-m", "ctrng", "raw"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    head = p.stdout.read(100)
+    p.stdout.close()
+    err = p.stderr.read()
+    assert p.wait(timeout=30) == 0, err.decode()
+    assert err == b""
+    assert head == le(ctrng.random_raw(ctrng.Key(0), 25))
+
+
+def test_raw_zero_bytes():
+    assert raw_bytes("--bytes", "0") == b""
+
+
+def test_demo_shows_collision_and_distinct_streams():
+    res = run_cli("demo", "--n", "200000", "--repeat", "1")
+    assert res.returncode == 0, res.stderr.decode()
+    text = res.stdout.decode()
+    numpy_vals = cli._fmt(np.random.default_rng(101).random(5))
+    assert text.count(numpy_vals) == 2  # run A rank 1 and run B rank 0 print the same numbers
+    assert "IDENTICAL" in text
+    a = cli._fmt(ctrng.random(ctrng.Key(100, rank=1), 5))
+    b = cli._fmt(ctrng.random(ctrng.Key(101, rank=0), 5))
+    assert a != b and a in text and b in text
+    assert "different numbers" in text
+    assert re.search(r"normal float64 .*\d+\.\dx", text)  # a throughput ratio against NumPy
+
+
+def test_bench_prints_a_ratio_per_distribution():
+    res = run_cli("bench", "--n", "100000", "--repeat", "1")
+    assert res.returncode == 0, res.stderr.decode()
+    text = res.stdout.decode()
+    for label in ["raw uint32", "uniform float32", "uniform float64", "normal float32", "normal float64",
+                  "integers(0, 1000) int64"]:
+        row = next(line for line in text.splitlines() if line.startswith(f"| {label} "))
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        assert len(cells) == 6
+        assert all(float(c) > 0 for c in cells[1:])
+
+
+@pytest.mark.parametrize("args, message", [
+    (["raw", "--root", "-1"], "root"),
+    (["raw", "--root", "abc"], "not an integer"),
+    (["raw", "--rank", str(2**32)], "rank"),
+    (["raw", "--stream", "-3"], "stream"),
+    (["raw", "--algorithm", "mt19937"], "invalid choice"),
+    (["raw", "--bytes", "12X"], "byte count"),
+    (["raw", "--bytes", "-4"], "byte count"),
+    (["raw", "--interleave-ranks", "0"], "at least 1"),
+    (["raw", "--rank", str(2**32 - 2), "--interleave-ranks", "3"], "last rank"),
+    (["raw", "--start", str(4 << 64)], "--start"),
+    (["raw", "--threads", "0"], "--threads"),
+    (["bench", "--n", "0"], "at least 1"),
+    (["demo", "--repeat", "x"], "not an integer"),
+    (["frobnicate"], "invalid choice"),
+    ([], "required"),
+])
+def test_bad_options_fail_with_a_message(args, message, capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(args)
+    assert exc.value.code != 0
+    err = capsys.readouterr().err
+    assert message in err
