@@ -12,10 +12,6 @@
 #define GROUP_BYTES 64
 /* Groups generated per pass: 4 KiB of raw words stay in L1. */
 #define CHUNK_GROUPS 64
-/* Fills writing at least this much bypass the caches on the way out: the
- * output would evict everything anyway, and it saves the read-for-ownership
- * of every destination line. */
-#define STREAMING_BYTES ((size_t)8 << 20)
 
 static int is64(int algorithm) { return algorithm == CTRNG_PHILOX4X64 || algorithm == CTRNG_THREEFRY4X64; }
 
@@ -196,9 +192,7 @@ int ctrng_fill(const ctrng_stream *s, int kind, const ctrng_params *prm, uint64_
     size_t head = (size_t)((first_block % group_blocks) * per_block + skip);
     _Alignas(64) uint32_t raw[CHUNK_GROUPS * GROUP_BYTES / 4];
     _Alignas(64) unsigned char tmp[GROUP_BYTES / 4 * 8];
-    _Alignas(64) unsigned char chunk[CHUNK_GROUPS * GROUP_BYTES / 4 * 8];
     unsigned char *o = out;
-    ctrng_store_fn streaming = n * osize >= STREAMING_BYTES ? k->store_streaming : NULL;
 
     if (head && n) { /* partial first group */
         size_t take = per_group - head < n ? per_group - head : n;
@@ -213,12 +207,10 @@ int ctrng_fill(const ctrng_stream *s, int kind, const ctrng_params *prm, uint64_
         size_t groups = n / per_group < CHUNK_GROUPS ? n / per_group : CHUNK_GROUPS;
         size_t count = groups * per_group;
         if (kind == CTRNG_RAW32) {
-            blocks(s, group * group_blocks, groups * group_blocks, streaming ? raw : (uint32_t *)o);
-            if (streaming) streaming(o, raw, count * osize);
+            blocks(s, group * group_blocks, groups * group_blocks, (uint32_t *)o);
         } else {
             blocks(s, group * group_blocks, groups * group_blocks, raw);
-            transform(s, prm, raw, count, group * per_group, streaming ? chunk : o);
-            if (streaming) streaming(o, chunk, count * osize);
+            transform(s, prm, raw, count, group * per_group, o);
         }
         o += count * osize;
         n -= count;

@@ -20,14 +20,9 @@ typedef void (*ctrng_transform_fn)(const ctrng_stream *s, const ctrng_params *pr
                                    const uint32_t *raw, size_t n, uint64_t first,
                                    void *out);
 
-/* Copy a finished chunk to its destination past the caches (non-temporal
- * stores), for fills far larger than the caches; NULL where unsupported. */
-typedef void (*ctrng_store_fn)(void *dst, const void *src, size_t bytes);
-
 typedef struct {
     ctrng_blocks_fn blocks[4];
     ctrng_transform_fn transform[CTRNG_NKINDS];
-    ctrng_store_fn store_streaming;
 } ctrng_kernels;
 
 extern const ctrng_kernels ctrng_kernels_portable;

@@ -197,23 +197,8 @@ CTRNG_TARGET static void threefry4x64_blocks(const ctrng_stream *s, uint64_t blo
     ctrng_blocks_portable(s, block + i, nblocks - i, out + 8 * i);
 }
 
-CTRNG_TARGET static void store_streaming(void *dst, const void *src, size_t bytes)
-{
-    char *d = dst;
-    const char *s = src;
-    size_t head = (size_t)(-(uintptr_t)d & 31);
-    if (head > bytes) head = bytes;
-    memcpy(d, s, head);
-    d += head, s += head, bytes -= head;
-    for (; bytes >= 32; bytes -= 32, d += 32, s += 32)
-        _mm256_stream_si256((__m256i *)d, _mm256_loadu_si256((const __m256i *)s));
-    memcpy(d, s, bytes);
-    _mm_sfence();
-}
-
 const ctrng_kernels ctrng_kernels_avx2 = {
     {philox4x32_blocks, ctrng_blocks_portable, threefry4x32_blocks, threefry4x64_blocks},
     CTRNG_TRANSFORMS,
-    store_streaming,
 };
 #endif

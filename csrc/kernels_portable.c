@@ -16,5 +16,4 @@
 const ctrng_kernels ctrng_kernels_portable = {
     {ctrng_blocks_portable, ctrng_blocks_portable, ctrng_blocks_portable, ctrng_blocks_portable},
     CTRNG_TRANSFORMS,
-    NULL,
 };

@@ -125,43 +125,33 @@ CTRNG_TARGET static inline v4d FN(log_f64)(v4d u)
         sinv = (CT)(b_ ^ (((q) & 2) << (shift)));                       \
     } while (0)
 
-/* Two passes over each slice, radii then angles: each loop body stays short
- * enough for the out-of-order core to overlap the long log / sqrt chains of
- * several iterations. */
-#define NORMAL_SLICE 512
-
 CTRNG_TARGET static void FN(normal_f32)(const ctrng_stream *s, const ctrng_params *prm,
                                         const uint32_t *raw, size_t n, uint64_t first, void *out)
 {
     (void)s; (void)prm; (void)first;
     float *o = out;
-    v8f rad[NORMAL_SLICE / 16];
-    for (size_t base = 0; base < n; base += NORMAL_SLICE) {
-        size_t end = n - base < NORMAL_SLICE ? n - base : NORMAL_SLICE;
-        const uint32_t *w = raw + base;
-        for (size_t i = 0; i < end; i += 16) {
-            v8u wr = SHUF8(LOAD(v8u, w + i), LOAD(v8u, w + i + 8), 0, 2, 4, 6, 8, 10, 12, 14);
-            /* u1 = w 2^-32 + 2^-33 in (0, 1]: the uint32 -> float conversion
-             * is rounded once, from two exact halves. */
-            v8f wf = __builtin_convertvector((v8i)(wr >> 16), v8f) * 65536.0f +
-                     __builtin_convertvector((v8i)(wr & 0xffffu), v8f);
-            rad[i / 16] = CTRNG_SQRT8F(-2.0f * FN(log_f32)(wf * 0x1p-32f + 0x1p-33f));
-        }
-        for (size_t i = 0; i < end; i += 16) {
-            v8u wa = SHUF8(LOAD(v8u, w + i), LOAD(v8u, w + i + 8), 1, 3, 5, 7, 9, 11, 13, 15);
-            v8u x = wa >> 8;
-            v8u q = (x + (1u << 21)) >> 22;
-            v8f th = __builtin_convertvector((v8i)(x - (q << 22)), v8f) * 0x1.921fb6p-22f;
-            v8f z = th * th;
-            v8f S = ((-1.9515295891e-4f * z + 8.3321608736e-3f) * z + -1.6666654611e-1f) * z * th + th;
-            v8f C = ((2.443315711809948e-5f * z + -1.388731625493765e-3f) * z + 4.166664568298827e-2f) * z * z -
-                    0.5f * z + 1.0f;
-            v8f cv, sv;
-            QUADRANT(S, C, q, 30, v8f, v8u, cv, sv);
-            v8f zc = rad[i / 16] * cv, zs = rad[i / 16] * sv;
-            STORE(o + base + i, SHUF8(zc, zs, 0, 8, 1, 9, 2, 10, 3, 11));
-            STORE(o + base + i + 8, SHUF8(zc, zs, 4, 12, 5, 13, 6, 14, 7, 15));
-        }
+    for (size_t i = 0; i < n; i += 16) {
+        v8u A = LOAD(v8u, raw + i), B = LOAD(v8u, raw + i + 8);
+        v8u wr = SHUF8(A, B, 0, 2, 4, 6, 8, 10, 12, 14);
+        v8u wa = SHUF8(A, B, 1, 3, 5, 7, 9, 11, 13, 15);
+        /* u1 = w 2^-32 + 2^-33 in (0, 1]: the uint32 -> float conversion is
+         * rounded once, from two exact halves. */
+        v8f wf = __builtin_convertvector((v8i)(wr >> 16), v8f) * 65536.0f +
+                 __builtin_convertvector((v8i)(wr & 0xffffu), v8f);
+        v8f r = CTRNG_SQRT8F(-2.0f * FN(log_f32)(wf * 0x1p-32f + 0x1p-33f));
+        /* t = (w >> 8) 2^-24 as quarter turns q plus a remainder in [-1/2, 1/2) */
+        v8u x = wa >> 8;
+        v8u q = (x + (1u << 21)) >> 22;
+        v8f th = __builtin_convertvector((v8i)(x - (q << 22)), v8f) * 0x1.921fb6p-22f;
+        v8f z = th * th;
+        v8f S = ((-1.9515295891e-4f * z + 8.3321608736e-3f) * z + -1.6666654611e-1f) * z * th + th;
+        v8f C = ((2.443315711809948e-5f * z + -1.388731625493765e-3f) * z + 4.166664568298827e-2f) * z * z -
+                0.5f * z + 1.0f;
+        v8f cv, sv;
+        QUADRANT(S, C, q, 30, v8f, v8u, cv, sv);
+        v8f zc = r * cv, zs = r * sv;
+        STORE(o + i, SHUF8(zc, zs, 0, 8, 1, 9, 2, 10, 3, 11));
+        STORE(o + i + 8, SHUF8(zc, zs, 4, 12, 5, 13, 6, 14, 7, 15));
     }
 }
 
@@ -170,40 +160,33 @@ CTRNG_TARGET static void FN(normal_f64)(const ctrng_stream *s, const ctrng_param
 {
     (void)s; (void)prm; (void)first;
     double *o = out;
-    v4d rad[NORMAL_SLICE / 8];
-    for (size_t base = 0; base < n; base += NORMAL_SLICE) {
-        size_t end = n - base < NORMAL_SLICE ? n - base : NORMAL_SLICE;
-        const uint32_t *w = raw + 2 * base;
-        for (size_t i = 0; i < end; i += 8) {
-            v4u wr = SHUF4(LOAD(v4u, w + 2 * i), LOAD(v4u, w + 2 * i + 8), 0, 2, 4, 6);
-            /* u1 = 1 - (w >> 12) 2^-52 in (0, 1], exact */
-            v4d u1 = 2.0 - (v4d)((wr >> 12) | 0x3FF0000000000000ull);
-            rad[i / 8] = CTRNG_SQRT4D(-2.0 * FN(log_f64)(u1));
-        }
-        for (size_t i = 0; i < end; i += 8) {
-            v4u wa = SHUF4(LOAD(v4u, w + 2 * i), LOAD(v4u, w + 2 * i + 8), 1, 3, 5, 7);
-            /* quarter turns y = 4 t in [0, 4), t = (w >> 12) 2^-52; adding
-             * 1.5 2^52 rounds y to the nearest integer q, left in m's low bits */
-            v4d y = ((v4d)((wa >> 12) | 0x3FF0000000000000ull) - 1.0) * 4.0;
-            v4d m = y + 0x1.8p52;
-            v4u q = (v4u)m;
-            v4d th = (y - (m - 0x1.8p52)) * 0x1.921fb54442d18p+0;
-            v4d z = th * th, v = z * th;
-            v4d rs = 8.33333333332248946124e-03 + z * (-1.98412698298579493134e-04 +
-                     z * (2.75573137070700676789e-06 + z * (-2.50507602534068634195e-08 +
-                     z * 1.58969099521155010221e-10)));
-            v4d S = th + v * (-1.66666666666666324348e-01 + z * rs);
-            v4d rc = z * (4.16666666666666019037e-02 + z * (-1.38888888888741095749e-03 +
-                     z * (2.48015872894767294178e-05 + z * (-2.75573143513906633035e-07 +
-                     z * (2.08757232129817482790e-09 + z * -1.13596475577881948265e-11)))));
-            v4d hz = 0.5 * z, c1 = 1.0 - hz;
-            v4d C = c1 + (((1.0 - c1) - hz) + z * rc);
-            v4d cv, sv;
-            QUADRANT(S, C, q, 62, v4d, v4u, cv, sv);
-            v4d zc = rad[i / 8] * cv, zs = rad[i / 8] * sv;
-            STORE(o + base + i, SHUF4(zc, zs, 0, 4, 1, 5));
-            STORE(o + base + i + 4, SHUF4(zc, zs, 2, 6, 3, 7));
-        }
+    for (size_t i = 0; i < n; i += 8) {
+        v4u A = LOAD(v4u, raw + 2 * i), B = LOAD(v4u, raw + 2 * i + 8);
+        v4u wr = SHUF4(A, B, 0, 2, 4, 6), wa = SHUF4(A, B, 1, 3, 5, 7);
+        /* u1 = 1 - (w >> 12) 2^-52 in (0, 1], exact */
+        v4d u1 = 2.0 - (v4d)((wr >> 12) | 0x3FF0000000000000ull);
+        v4d r = CTRNG_SQRT4D(-2.0 * FN(log_f64)(u1));
+        /* quarter turns y = 4 t in [0, 4), t = (w >> 12) 2^-52; adding 1.5 2^52
+         * rounds y to the nearest integer q, left in the low bits of m */
+        v4d y = ((v4d)((wa >> 12) | 0x3FF0000000000000ull) - 1.0) * 4.0;
+        v4d m = y + 0x1.8p52;
+        v4u q = (v4u)m;
+        v4d th = (y - (m - 0x1.8p52)) * 0x1.921fb54442d18p+0;
+        v4d z = th * th, v = z * th;
+        v4d rs = 8.33333333332248946124e-03 + z * (-1.98412698298579493134e-04 +
+                 z * (2.75573137070700676789e-06 + z * (-2.50507602534068634195e-08 +
+                 z * 1.58969099521155010221e-10)));
+        v4d S = th + v * (-1.66666666666666324348e-01 + z * rs);
+        v4d rc = z * (4.16666666666666019037e-02 + z * (-1.38888888888741095749e-03 +
+                 z * (2.48015872894767294178e-05 + z * (-2.75573143513906633035e-07 +
+                 z * (2.08757232129817482790e-09 + z * -1.13596475577881948265e-11)))));
+        v4d hz = 0.5 * z, c1 = 1.0 - hz;
+        v4d C = c1 + (((1.0 - c1) - hz) + z * rc);
+        v4d cv, sv;
+        QUADRANT(S, C, q, 62, v4d, v4u, cv, sv);
+        v4d zc = r * cv, zs = r * sv;
+        STORE(o + i, SHUF4(zc, zs, 0, 4, 1, 5));
+        STORE(o + i + 4, SHUF4(zc, zs, 2, 6, 3, 7));
     }
 }
 

@@ -60,7 +60,7 @@ ffibuilder.set_source(
     sources=[str((CSRC / name).relative_to(ROOT)) for name in SOURCES],
     include_dirs=[str(CSRC.relative_to(ROOT))],
     # No FMA contraction: every instruction set must round identically.
-    extra_compile_args=["-O3", "-std=gnu11", "-ffp-contract=off", "-fno-math-errno"],
+    extra_compile_args=["-O3", "-std=gnu11", "-ffp-contract=off", "-fno-math-errno", "-Wno-psabi"],
 )
 
 if __name__ == "__main__":
