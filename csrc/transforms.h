@@ -79,26 +79,30 @@ CTRNG_TARGET static void FN(uniform_f64)(const ctrng_stream *s, const ctrng_para
 }
 
 /* ---- normal: Box-Muller with our own log, sin and cos ---------------------
- * z_2k = r cos(theta), z_2k+1 = r sin(theta), r = sqrt(-2 ln u1), from the
- * radius draw u1 in (0, 1] and the angle draw t in [0, 1), theta = 2 pi t.
- * t is split exactly into a quarter turn q and a remainder in [-1/8, 1/8) of
+ * z_2k = r cos(theta), z_2k+1 = r sin(theta), r = sqrt(-2 ln u), from the
+ * radius draw u in (0, 1] and the angle draw t in [0, 1), theta = 2 pi t.
+ * t is split exactly into quarter turns q and a remainder of at most 1/8 of
  * a turn, so the polynomials only see |x| <= pi/4.  The polynomials are the
- * classic minimax ones (fdlibm for double, Cephes for float). */
+ * classic minimax ones (fdlibm for double, Cephes for float), evaluated in
+ * Estrin's scheme: short dependency chains let the out-of-order core
+ * overlap more vectors. */
 
-CTRNG_TARGET static inline v8f FN(log_f32)(v8f u)
+/* -2 ln(x 2^-e) for normal positive x (musl's logf reduction). */
+CTRNG_TARGET static inline v8f FN(neg2log_f32)(v8f x, int e)
 {
-    v8u ix = (v8u)u + (0x3f800000u - 0x3f3504f3u);
-    v8f dk = __builtin_convertvector((v8i)(ix >> 23) - 0x7f, v8f);
+    v8u ix = (v8u)x + (0x3f800000u - 0x3f3504f3u);
+    v8f dk = __builtin_convertvector((v8i)(ix >> 23) - (0x7f + e), v8f);
     v8f f = (v8f)((ix & 0x007fffffu) + 0x3f3504f3u) - 1.0f;
     v8f sq = f / (2.0f + f);
     v8f z = sq * sq, w = z * z;
-    v8f t1 = w * (0x1.999c26p-2f + w * 0x1.f13c4cp-3f);
-    v8f t2 = z * (0x1.555554p-1f + w * 0x1.23d3dcp-2f);
+    v8f R = z * (0x1.555554p-1f + w * 0x1.23d3dcp-2f) + w * (0x1.999c26p-2f + w * 0x1.f13c4cp-3f);
     v8f hfsq = 0.5f * f * f;
-    return sq * (hfsq + (t2 + t1)) + dk * 9.0580006145e-06f - hfsq + f + dk * 6.9313812256e-01f;
+    return ((-2.0f * sq) * (hfsq + R) + (dk * (-2.0f * 9.0580006145e-06f) + f * f)) +
+           (-2.0f * f + dk * (-2.0f * 6.9313812256e-01f));
 }
 
-CTRNG_TARGET static inline v4d FN(log_f64)(v4d u)
+/* -2 ln u for u in (0, 1] (fdlibm's log reduction). */
+CTRNG_TARGET static inline v4d FN(neg2log_f64)(v4d u)
 {
     v4u ix = (v4u)u + ((0x3ff00000ull - 0x3fe6a09eull) << 32);
     v4i k = (v4i)(ix >> 52) - 0x3ff;
@@ -107,12 +111,11 @@ CTRNG_TARGET static inline v4d FN(log_f64)(v4d u)
     v4d hfsq = 0.5 * f * f;
     v4d sq = f / (2.0 + f);
     v4d z = sq * sq, w = z * z, w2 = w * w;
-    /* Estrin's scheme: short dependency chains keep more lanes in flight */
     v4d t1 = w * ((3.999999999940941908e-01 + w * 2.222219843214978396e-01) + w2 * 1.531383769920937332e-01);
     v4d t2 = z * ((6.666666666666735130e-01 + w * 2.857142874366239149e-01) +
                   w2 * (1.818357216161805012e-01 + w * 1.479819860511658591e-01));
-    return (sq * (hfsq + (t2 + t1)) + (dk * 1.90821492927058770002e-10 - hfsq)) +
-           (f + dk * 6.93147180369123816490e-01);
+    return ((-2.0 * sq) * (hfsq + (t2 + t1)) + (dk * (-2.0 * 1.90821492927058770002e-10) + f * f)) +
+           (-2.0 * f + dk * (-2.0 * 6.93147180369123816490e-01));
 }
 
 /* Swap and negate (sin x, cos x) into (cos, sin) of x + q pi / 2. */
@@ -131,27 +134,26 @@ CTRNG_TARGET static void FN(normal_f32)(const ctrng_stream *s, const ctrng_param
     (void)s; (void)prm; (void)first;
     float *o = out;
     for (size_t i = 0; i < n; i += 16) {
+        /* Pairs are (de)interleaved within 128-bit halves only, pairs
+         * 0, 1, 4, 5 | 2, 3, 6, 7: no lane-crossing shuffles. */
         v8u A = LOAD(v8u, raw + i), B = LOAD(v8u, raw + i + 8);
-        v8u wr = SHUF8(A, B, 0, 2, 4, 6, 8, 10, 12, 14);
-        v8u wa = SHUF8(A, B, 1, 3, 5, 7, 9, 11, 13, 15);
-        /* u1 = w 2^-32 + 2^-33 in (0, 1]: the uint32 -> float conversion is
-         * rounded once, from two exact halves. */
-        v8f wf = __builtin_convertvector((v8i)(wr >> 16), v8f) * 65536.0f +
-                 __builtin_convertvector((v8i)(wr & 0xffffu), v8f);
-        v8f r = CTRNG_SQRT8F(-2.0f * FN(log_f32)(wf * 0x1p-32f + 0x1p-33f));
+        v8u wr = SHUF8(A, B, 0, 2, 8, 10, 4, 6, 12, 14);
+        v8u wa = SHUF8(A, B, 1, 3, 9, 11, 5, 7, 13, 15);
+        /* u = (float(w >> 1) + 1/4) 2^-31 in (0, 1] */
+        v8f r = CTRNG_SQRT8F(FN(neg2log_f32)(__builtin_convertvector((v8i)(wr >> 1), v8f) + 0.25f, 31));
         /* t = (w >> 8) 2^-24 as quarter turns q plus a remainder in [-1/2, 1/2) */
         v8u x = wa >> 8;
         v8u q = (x + (1u << 21)) >> 22;
         v8f th = __builtin_convertvector((v8i)(x - (q << 22)), v8f) * 0x1.921fb6p-22f;
-        v8f z = th * th;
-        v8f S = ((-1.9515295891e-4f * z + 8.3321608736e-3f) * z + -1.6666654611e-1f) * z * th + th;
-        v8f C = ((2.443315711809948e-5f * z + -1.388731625493765e-3f) * z + 4.166664568298827e-2f) * z * z -
-                0.5f * z + 1.0f;
+        v8f z = th * th, z2 = z * z;
+        v8f S = th + (th * z) * ((8.3321608736e-3f * z + -1.6666654611e-1f) + -1.9515295891e-4f * z2);
+        v8f C = (1.0f - 0.5f * z) +
+                z2 * ((-1.388731625493765e-3f * z + 4.166664568298827e-2f) + 2.443315711809948e-5f * z2);
         v8f cv, sv;
         QUADRANT(S, C, q, 30, v8f, v8u, cv, sv);
         v8f zc = r * cv, zs = r * sv;
-        STORE(o + i, SHUF8(zc, zs, 0, 8, 1, 9, 2, 10, 3, 11));
-        STORE(o + i + 8, SHUF8(zc, zs, 4, 12, 5, 13, 6, 14, 7, 15));
+        STORE(o + i, SHUF8(zc, zs, 0, 8, 1, 9, 4, 12, 5, 13));
+        STORE(o + i + 8, SHUF8(zc, zs, 2, 10, 3, 11, 6, 14, 7, 15));
     }
 }
 
@@ -162,31 +164,29 @@ CTRNG_TARGET static void FN(normal_f64)(const ctrng_stream *s, const ctrng_param
     double *o = out;
     for (size_t i = 0; i < n; i += 8) {
         v4u A = LOAD(v4u, raw + 2 * i), B = LOAD(v4u, raw + 2 * i + 8);
-        v4u wr = SHUF4(A, B, 0, 2, 4, 6), wa = SHUF4(A, B, 1, 3, 5, 7);
-        /* u1 = 1 - (w >> 12) 2^-52 in (0, 1], exact */
-        v4d u1 = 2.0 - (v4d)((wr >> 12) | 0x3FF0000000000000ull);
-        v4d r = CTRNG_SQRT4D(-2.0 * FN(log_f64)(u1));
+        v4u wr = SHUF4(A, B, 0, 4, 2, 6), wa = SHUF4(A, B, 1, 5, 3, 7);
+        /* u = 1 - (w >> 12) 2^-52 in (0, 1], exact */
+        v4d r = CTRNG_SQRT4D(FN(neg2log_f64)(2.0 - (v4d)((wr >> 12) | 0x3FF0000000000000ull)));
         /* quarter turns y = 4 t in [0, 4), t = (w >> 12) 2^-52; adding 1.5 2^52
          * rounds y to the nearest integer q, left in the low bits of m */
         v4d y = ((v4d)((wa >> 12) | 0x3FF0000000000000ull) - 1.0) * 4.0;
         v4d m = y + 0x1.8p52;
         v4u q = (v4u)m;
         v4d th = (y - (m - 0x1.8p52)) * 0x1.921fb54442d18p+0;
-        v4d z = th * th, v = z * th;
-        v4d rs = 8.33333333332248946124e-03 + z * (-1.98412698298579493134e-04 +
-                 z * (2.75573137070700676789e-06 + z * (-2.50507602534068634195e-08 +
-                 z * 1.58969099521155010221e-10)));
-        v4d S = th + v * (-1.66666666666666324348e-01 + z * rs);
-        v4d rc = z * (4.16666666666666019037e-02 + z * (-1.38888888888741095749e-03 +
-                 z * (2.48015872894767294178e-05 + z * (-2.75573143513906633035e-07 +
-                 z * (2.08757232129817482790e-09 + z * -1.13596475577881948265e-11)))));
+        v4d z = th * th, z2 = z * z, z4 = z2 * z2;
+        v4d S = th + (z * th) * ((-1.66666666666666324348e-01 + z * 8.33333333332248946124e-03) +
+                                 z2 * (-1.98412698298579493134e-04 + z * 2.75573137070700676789e-06) +
+                                 z4 * (-2.50507602534068634195e-08 + z * 1.58969099521155010221e-10));
+        v4d rc = z * ((4.16666666666666019037e-02 + z * -1.38888888888741095749e-03) +
+                      z2 * (2.48015872894767294178e-05 + z * -2.75573143513906633035e-07) +
+                      z4 * (2.08757232129817482790e-09 + z * -1.13596475577881948265e-11));
         v4d hz = 0.5 * z, c1 = 1.0 - hz;
         v4d C = c1 + (((1.0 - c1) - hz) + z * rc);
         v4d cv, sv;
         QUADRANT(S, C, q, 62, v4d, v4u, cv, sv);
         v4d zc = r * cv, zs = r * sv;
-        STORE(o + i, SHUF4(zc, zs, 0, 4, 1, 5));
-        STORE(o + i + 4, SHUF4(zc, zs, 2, 6, 3, 7));
+        STORE(o + i, SHUF4(zc, zs, 0, 4, 2, 6));
+        STORE(o + i + 4, SHUF4(zc, zs, 1, 5, 3, 7));
     }
 }
 
@@ -221,13 +221,15 @@ CTRNG_TARGET static void FN(integers_32)(const ctrng_stream *s, const ctrng_para
                                          const uint32_t *raw, size_t n, uint64_t first, void *out)
 {
     uint32_t m = (uint32_t)prm->range + 1, t = ctrng_lemire32_threshold(prm->range);
+    const uint64_t low = prm->low;
+    const int bytes = prm->out_bytes;
     for (size_t i = 0; i < n; i += 8) {
         v8u x = LOAD(v8u, raw + i);
         v8u a = (x & 0xffffu) * m, b = (x >> 16) * m;
         v8u mid = b + (a >> 16);
         v8u lo = (mid << 16) | (a & 0xffffu);
         v8u bad = (v8u)(lo < t);
-        FN(store_u32_offsets)(out, i, prm->out_bytes, mid >> 16, prm->low);
+        FN(store_u32_offsets)(out, i, bytes, mid >> 16, low);
         if (__builtin_expect(CTRNG_ANY8(bad), 0)) {
             uint64_t b64[8];
             for (int j = 0; j < 8; j++) b64[j] = bad[j];
@@ -243,6 +245,8 @@ CTRNG_TARGET static void FN(integers_64)(const ctrng_stream *s, const ctrng_para
     uint64_t t = ctrng_lemire64_threshold(prm->range);
     v4u m = (v4u){0, 0, 0, 0} + (prm->range + 1);
     int full = prm->range == 0xffffffffu; /* m = 2^32: the high word is the offset */
+    const uint64_t low = prm->low;
+    const int bytes = prm->out_bytes;
     for (size_t i = 0; i < n; i += 4) {
         v4u x = LOAD(v4u, raw + 2 * i);
         v4u off, bad = {0, 0, 0, 0};
@@ -254,10 +258,10 @@ CTRNG_TARGET static void FN(integers_64)(const ctrng_stream *s, const ctrng_para
             off = mid >> 32;
             bad = (v4u)(((mid << 32) | (a & 0xffffffffu)) < t);
         }
-        if (prm->out_bytes == 4)
-            STORE((uint32_t *)out + i, __builtin_convertvector(off, v4u32) + (uint32_t)prm->low);
+        if (bytes == 4)
+            STORE((uint32_t *)out + i, __builtin_convertvector(off, v4u32) + (uint32_t)low);
         else
-            STORE((uint64_t *)out + i, off + prm->low);
+            STORE((uint64_t *)out + i, off + low);
         if (__builtin_expect(CTRNG_ANY4(bad), 0)) {
             uint64_t b64[4];
             for (int j = 0; j < 4; j++) b64[j] = bad[j];

@@ -205,13 +205,18 @@ def _f32(x):
     return struct.unpack("<f", struct.pack("<f", x))[0]
 
 
+def _radius_f32(w):
+    """u1 = (float32(w >> 1) + 1/4) 2**-31, in float32 arithmetic."""
+    return _f32(_f32(float(int(w) >> 1)) + 0.25) * 2.0 ** -31
+
+
 def box_muller_f32(u32):
-    """Float32 Box-Muller: u1 = float32(w) * 2**-32 + 2**-33 (float32
-    arithmetic) from uint32 word 2k, angle t = (w[2k+1] >> 8) * 2**-24; the
-    transcendental functions are evaluated in float64."""
+    """Float32 Box-Muller: radius u1 from uint32 word 2k (_radius_f32), angle
+    t = (w[2k+1] >> 8) * 2**-24; the transcendental functions are evaluated
+    in float64."""
     out = []
     for k in range(len(u32) // 2):
-        u1 = _f32(_f32(float(int(u32[2 * k]))) * 2.0 ** -32 + 2.0 ** -33)
+        u1 = _radius_f32(u32[2 * k])
         t = (int(u32[2 * k + 1]) >> 8) * 2.0 ** -24
         r = math.sqrt(-2.0 * math.log(u1))
         out += [r * math.cos(2.0 * math.pi * t), r * math.sin(2.0 * math.pi * t)]
@@ -221,7 +226,7 @@ def box_muller_f32(u32):
 def box_muller_radius(u_radius, f32=False):
     """The radius sqrt(-2 ln u1) of the pair, used to scale tolerances."""
     if f32:
-        u1 = _f32(_f32(float(int(u_radius))) * 2.0 ** -32 + 2.0 ** -33)
+        u1 = _radius_f32(u_radius)
     else:
         u1 = 1.0 - (int(u_radius) >> 12) * 2.0 ** -52
     return math.sqrt(-2.0 * math.log(u1))

@@ -111,7 +111,7 @@ def standard_normal(key, n=None, start=0, dtype=np.float64, *, out=None, threads
 
     * float64: u = 1 - (w >> 12) 2**-52, t = (w' >> 12) 2**-52;
       the tails reach 8.49 sigma.
-    * float32: u = float32(w) 2**-32 + 2**-33, t = (w' >> 8) 2**-24;
+    * float32: u = (float32(w >> 1) + 1/4) 2**-31, t = (w' >> 8) 2**-24;
       the tails reach 6.7 sigma.
 
     log, sin and cos are ctrng's own polynomials (a few ulps from the
