@@ -14,8 +14,7 @@ import json
 import sys
 
 BASELINE = "numpy-pcg64"
-COLUMNS = [("ctrng-1t", "1 thread"), ("ctrng-all", "all threads"),
-           ("ctrng-out-1t", "out=, 1 thread"), ("ctrng-out-all", "out=, all threads")]
+COLUMNS = [("ctrng-1t", "1 thread"), ("ctrng-all", "all threads")]
 
 
 def ratio_table(data, stat="min"):

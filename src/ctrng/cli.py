@@ -16,15 +16,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import re
 import sys
-import time
 
 import numpy as np
 
 import ctrng
 from ._fill import cpu_count
+from .bench import best_time, bench_cases, machine_line
 from .key import ALGORITHMS, DEFAULT_ALGORITHM
 
 __all__ = ["main", "build_parser"]
@@ -88,7 +87,6 @@ def _raw_blocks(keys, start, total_bytes, chunk_words, threads):
     stream_words = (keys[0].block_bytes // 4) << 64  # uint32 words in one stream
     bufs = np.empty((k, per_rank), np.uint32)
     woven = np.empty((per_rank, k), np.uint32) if k > 1 else None
-    swap = sys.byteorder != "little"
     pos = start
     remaining = total_bytes  # None: endless
     while remaining is None or remaining > 0:
@@ -109,8 +107,6 @@ def _raw_blocks(keys, start, total_bytes, chunk_words, threads):
                     out[:, r] = bufs[r, :want]
             else:
                 np.copyto(out, bufs[:, :want].T)
-        if swap:
-            out = out.byteswap()  # the stream is little-endian on every machine
         nbytes = out.nbytes if remaining is None else min(out.nbytes, remaining)
         yield out, nbytes
         pos += want
@@ -151,62 +147,6 @@ def cmd_raw(args, parser):
     if args.bytes is None:
         print("ctrng raw: reached the end of the stream (2**64 blocks)", file=sys.stderr)
     return 0
-
-
-# -- timing helpers (demo, bench) -------------------------------------------
-def best_time(fn, repeat):
-    """The best of `repeat` timed calls of fn(), after one untimed warm-up."""
-    fn()
-    best = float("inf")
-    for _ in range(max(1, repeat)):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
-
-
-def bench_cases(n, algorithm=DEFAULT_ALGORITHM, seed=12345):
-    """(label, numpy_fn, ctrng_fn(threads)) per distribution, on n elements.
-    NumPy's PCG64 is the baseline; both sides fill preallocated arrays where
-    NumPy can (random, standard_normal) and allocate where it cannot."""
-    rng = np.random.Generator(np.random.PCG64(seed))
-    key = ctrng.Key(seed, algorithm=algorithm)
-    f32 = np.empty(n, np.float32)
-    f64 = np.empty(n, np.float64)
-    return [
-        ("raw uint32",
-         lambda: rng.integers(0, 2**32, n, dtype=np.uint32),
-         lambda t: ctrng.random_raw(key, n, threads=t)),
-        ("uniform float32",
-         lambda: rng.random(out=f32, dtype=np.float32),
-         lambda t: ctrng.random(key, out=f32, dtype=np.float32, threads=t)),
-        ("uniform float64",
-         lambda: rng.random(out=f64, dtype=np.float64),
-         lambda t: ctrng.random(key, out=f64, dtype=np.float64, threads=t)),
-        ("normal float32",
-         lambda: rng.standard_normal(out=f32, dtype=np.float32),
-         lambda t: ctrng.standard_normal(key, out=f32, dtype=np.float32, threads=t)),
-        ("normal float64",
-         lambda: rng.standard_normal(out=f64, dtype=np.float64),
-         lambda t: ctrng.standard_normal(key, out=f64, dtype=np.float64, threads=t)),
-        ("integers(0, 1000) int64",
-         lambda: rng.integers(0, 1000, n),
-         lambda t: ctrng.integers(key, 0, 1000, n, threads=t)),
-    ]
-
-
-def _machine_line(threads):
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return (f"{cpu}, {cpu_count()} cores available, {threads} threads; Python {platform.python_version()}, "
-            f"NumPy {np.__version__}, ctrng {ctrng.__version__} ({'/'.join(ctrng.available_isas())})")
 
 
 def _fmt(values):
@@ -250,8 +190,8 @@ def cmd_demo(args, parser):
     p()
     n = args.n
     p(f"3. Speed here: n = {n:,}, best of {args.repeat}, against NumPy's PCG64")
-    p(f"   {_machine_line(cpu_count())}")
-    rows = [c for c in bench_cases(n) if c[0] in ("uniform float64", "normal float64", "raw uint32")]
+    p(f"   {machine_line(cpu_count())}")
+    rows = [c for c in bench_cases(n) if c.label in ("uniform float64", "normal float64", "raw uint32")]
     for label, np_fn, ct_fn in rows:
         t_np = best_time(np_fn, args.repeat)
         t_ct = best_time(lambda: ct_fn(None), args.repeat)
@@ -267,7 +207,7 @@ def cmd_bench(args, parser):
     threads = args.threads or cpu_count()
     n = args.n
     print(f"ctrng bench: n = {n:,} elements, best of {args.repeat}, algorithm {args.algorithm}")
-    print(_machine_line(threads))
+    print(machine_line(threads))
     print("ratio = NumPy PCG64 time / ctrng time (above 1: ctrng is faster)")
     print()
     head = (f"| {'distribution':<24} | {'NumPy ms':>9} | {'ctrng 1 thread ms':>17} | {'ratio':>6} | "
