@@ -37,20 +37,13 @@ static inline void ctrng_philox4x32(const uint32_t ctr[4], const uint32_t key[2]
     out[0] = c0; out[1] = c1; out[2] = c2; out[3] = c3;
 }
 
-/* High and low halves of the 128-bit product a * b. */
+/* High and low halves of the 128-bit product a * b (GCC and Clang on 64-bit
+ * targets, which ctrng requires: see lemire.h). */
 static inline uint64_t ctrng_mulhilo64(uint64_t a, uint64_t b, uint64_t *hi)
 {
-#if defined(__SIZEOF_INT128__)
     unsigned __int128 p = (unsigned __int128)a * b;
     *hi = (uint64_t)(p >> 64);
     return (uint64_t)p;
-#else
-    uint64_t al = (uint32_t)a, ah = a >> 32, bl = (uint32_t)b, bh = b >> 32;
-    uint64_t ll = al * bl, lh = al * bh, hl = ah * bl, hh = ah * bh;
-    uint64_t mid = (ll >> 32) + (uint32_t)lh + (uint32_t)hl;
-    *hi = hh + (lh >> 32) + (hl >> 32) + (mid >> 32);
-    return (mid << 32) | (uint32_t)ll;
-#endif
 }
 
 static inline void ctrng_philox4x64(const uint64_t ctr[4], const uint64_t key[2],
