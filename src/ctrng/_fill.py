@@ -38,16 +38,21 @@ def cpu_count():
         return os.cpu_count() or 1
 
 
+# Read once: the default thread count and the code paths this CPU runs.
+_DEFAULT_THREADS = cpu_count()
+_RUNNABLE = {code for code in ISAS.values() if lib.ctrng_isa_available(code)}
+
+
 def available_isas():
     """Names of the code paths this CPU runs ('portable' always)."""
-    return [name for name, code in ISAS.items() if code and lib.ctrng_isa_available(code)]
+    return [name for name, code in ISAS.items() if code and code in _RUNNABLE]
 
 
 def resolve_threads(threads, n):
     """Threads to use for n elements: `threads` (default all cores), fewer
     when the pieces would get too small to pay off."""
     if threads is None:
-        threads = cpu_count()
+        threads = _DEFAULT_THREADS
     elif isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
         raise ValueError(f"threads must be a positive integer or None, got {threads!r}")
     return int(max(1, min(int(threads), n // MIN_PER_THREAD)))
@@ -72,37 +77,37 @@ def stream_length(key, kind):
 def fill(key, kind, start, n, out, *, params=None, threads=None, isa="auto"):
     """Write elements [start, start + n) of distribution `kind` of `key`'s
     stream into `out`, a writable, aligned, C-contiguous array of n elements."""
-    if start + n > stream_length(key, kind):
+    length = stream_length(key, kind)
+    if start + n > length:
         raise ValueError(
-            f"start + n = {start + n} is past the end of the stream "
-            f"({stream_length(key, kind)} elements of this kind)")
+            f"start + n = {start + n} is past the end of the stream ({length} elements of this kind)")
+    per_block = length >> 64
     workers = resolve_threads(threads, n)
-    if n == 0:
-        return out
     code = ISAS.get(isa) if isinstance(isa, str) else None
     if code is None:
         raise ValueError(f"isa must be one of {sorted(ISAS)}, got {isa!r}")
-    if not lib.ctrng_isa_available(code):
+    if code not in _RUNNABLE:
         raise ValueError(f"instruction set {isa!r} is not available on this CPU")
+    if n == 0:
+        return out
     stream = key.cstream()
     prm = params if params is not None else ffi.NULL
-    per_block = key.block_bytes // UNIT_BYTES[kind]
-    itemsize = out.itemsize
     buffer = ffi.from_buffer(out, require_writable=True)  # keeps `out` pinned
-    base = ffi.cast("char *", buffer)
 
-    def piece(lo, hi):
+    def piece(lo, hi, dst):
         block, skip = divmod(start + lo, per_block)
-        err = lib.ctrng_fill(stream, kind, prm, block, skip, hi - lo, base + lo * itemsize, code)
+        err = lib.ctrng_fill(stream, kind, prm, block, skip, hi - lo, dst, code)
         if err:
             raise RuntimeError(f"ctrng_fill failed: {_ERRORS.get(err, err)}")
 
     if workers == 1:
-        piece(0, n)
+        piece(0, n, buffer)
     else:
         # Contiguous pieces: each thread first-touches its own part of `out`.
+        base = ffi.cast("char *", buffer)
         bounds = [n * i // workers for i in range(workers + 1)]
-        futures = [_executor(workers).submit(piece, lo, hi) for lo, hi in zip(bounds, bounds[1:])]
+        futures = [_executor(workers).submit(piece, lo, hi, base + lo * out.itemsize)
+                   for lo, hi in zip(bounds, bounds[1:])]
         for f in futures:
             f.result()
     return out
