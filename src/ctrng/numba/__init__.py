@@ -1,0 +1,61 @@
+"""Random numbers inside your own Numba kernels.
+
+Every function here is a device function usable from code compiled with
+``@numba.njit`` (CPU) and ``@numba.cuda.jit`` (GPU) alike: one Python
+source, compiled for whichever target calls it.  A value computed in a kernel
+equals the value ctrng's bulk functions return at the same position for the
+same key, so a kernel can draw exactly the numbers a CPU run would.
+
+A kernel receives its stream as ``words = ctrng.numba.stream_words(key)``, a
+small uint64 array (copy it to the device for CUDA), and asks for element
+``i`` of a distribution:
+
+>>> import numba, numpy as np, ctrng
+>>> from ctrng.numba import stream_words, uniform_f64
+>>> @numba.njit
+... def monte_carlo_pi(words, n):
+...     inside = 0
+...     for i in range(n):
+...         x = uniform_f64(words, 2 * i)
+...         y = uniform_f64(words, 2 * i + 1)
+...         inside += x * x + y * y < 1.0
+...     return 4.0 * inside / n
+>>> key = ctrng.Key(2024, rank=3)
+>>> u = ctrng.random(key, 20000)
+>>> bool(monte_carlo_pi(stream_words(key), 10000) == 4.0 * np.mean(u[0::2] ** 2 + u[1::2] ** 2 < 1.0))
+True
+
+Positions are element indices of the distribution, as in ``start=`` of the
+bulk functions (uint64 arithmetic: pass ``numba.uint64`` or plain ints).
+"""
+
+import numpy as np
+
+from ..key import Key, check_int
+from ._device import (bounded_offset, philox4x32, philox4x64, random_raw32, random_raw64, stream_block,
+                      threefry4x32, threefry4x64, uniform_f32, uniform_f64)
+
+__all__ = ["stream_words", "stream_block", "philox4x32", "philox4x64", "threefry4x32", "threefry4x64",
+           "random_raw32", "random_raw64", "uniform_f32", "uniform_f64", "bounded_offset",
+           "integer_span"]
+
+
+def stream_words(key):
+    """The stream of `key` as the uint64 array the device functions take:
+    [algorithm code, rounds, key words 0-3, counter words 1-3]."""
+    if not isinstance(key, Key):
+        raise TypeError(f"key must be a ctrng.Key, not {type(key).__name__}")
+    keys = list(key.key_words) + [0] * (4 - len(key.key_words))
+    ctr = key.counter_words(0)
+    return np.array([key.cstream().algorithm, key.rounds, *keys, ctr[1], ctr[2], ctr[3]], np.uint64)
+
+
+def integer_span(low, high):
+    """``high - low - 1`` as the uint64 that :func:`bounded_offset` takes; the
+    integer at position i in [low, high) is ``low + bounded_offset(words,
+    span, i)``, the value ``ctrng.integers(key, low, high, ...)`` gives there."""
+    low = check_int(low, "low", 1 << 64, low=-(1 << 63))
+    high = check_int(high, "high", (1 << 64) + 1, low=-(1 << 63) + 1)
+    if not 0 < high - low <= 1 << 64:
+        raise ValueError(f"need low < high <= low + 2**64, got low={low}, high={high}")
+    return np.uint64(high - low - 1)

@@ -1,0 +1,240 @@
+"""Device functions: one Python source compiled by Numba for the CPU
+(``@njit``) and for CUDA (``@cuda.jit``), via ``register_jitable``.
+
+All arithmetic is on uint64 values (32-bit words are kept masked), so the
+same code types identically on both targets and matches the C core bit for
+bit.  Constants are uint64 globals: Numba freezes them with their types.
+"""
+
+import numpy as np
+from numba.extending import register_jitable
+
+U64 = np.uint64
+M32 = U64(0xFFFFFFFF)
+S11, S12, S32, S63 = U64(11), U64(12), U64(32), U64(63)
+ONE, TWO, THREE, SIX, SEVEN = U64(1), U64(2), U64(3), U64(6), U64(7)
+
+PHILOX_M32 = (U64(0xD2511F53), U64(0xCD9E8D57))
+PHILOX_W32 = (U64(0x9E3779B9), U64(0xBB67AE85))
+PHILOX_M64 = (U64(0xD2E7470EE14C6C93), U64(0xCA5A826395121157))
+PHILOX_W64 = (U64(0x9E3779B97F4A7C15), U64(0xBB67AE8584CAA73B))
+PARITY32, PARITY64 = U64(0x1BD11BDA), U64(0x1BD11BDAA9FC1A22)
+ROT32 = (U64(10), U64(26), U64(11), U64(21), U64(13), U64(27), U64(23), U64(5),
+         U64(6), U64(20), U64(17), U64(11), U64(25), U64(10), U64(18), U64(20))
+ROT64 = (U64(14), U64(16), U64(52), U64(57), U64(23), U64(40), U64(5), U64(37),
+         U64(25), U64(33), U64(46), U64(12), U64(58), U64(22), U64(32), U64(32))
+TWO_M24 = np.float32(2.0 ** -24)
+TWO_M53 = 2.0 ** -53
+
+
+@register_jitable
+def mulhilo64(a, b):
+    """(high, low) 64-bit halves of the 128-bit product a * b."""
+    al, ah, bl, bh = a & M32, a >> S32, b & M32, b >> S32
+    ll, lh, hl, hh = al * bl, al * bh, ah * bl, ah * bh
+    mid = (ll >> S32) + (lh & M32) + (hl & M32)
+    return hh + (lh >> S32) + (hl >> S32) + (mid >> S32), (mid << S32) | (ll & M32)
+
+
+@register_jitable
+def philox4x32(c0, c1, c2, c3, k0, k1, rounds):
+    """Philox4x32-`rounds` block of counter (c0..c3) under key (k0, k1)."""
+    for _ in range(rounds):
+        p0 = PHILOX_M32[0] * c0
+        p1 = PHILOX_M32[1] * c2
+        c0, c1, c2, c3 = (p1 >> S32) ^ c1 ^ k0, p1 & M32, (p0 >> S32) ^ c3 ^ k1, p0 & M32
+        k0 = (k0 + PHILOX_W32[0]) & M32
+        k1 = (k1 + PHILOX_W32[1]) & M32
+    return c0, c1, c2, c3
+
+
+@register_jitable
+def philox4x64(c0, c1, c2, c3, k0, k1, rounds):
+    """Philox4x64-`rounds` block of counter (c0..c3) under key (k0, k1)."""
+    for _ in range(rounds):
+        h0, l0 = mulhilo64(PHILOX_M64[0], c0)
+        h1, l1 = mulhilo64(PHILOX_M64[1], c2)
+        c0, c1, c2, c3 = h1 ^ c1 ^ k0, l1, h0 ^ c3 ^ k1, l0
+        k0 = k0 + PHILOX_W64[0]
+        k1 = k1 + PHILOX_W64[1]
+    return c0, c1, c2, c3
+
+
+@register_jitable
+def _threefry(x0, x1, x2, x3, k0, k1, k2, k3, rounds, width, mask, parity, rot):
+    """Threefry4xW: the Threefish-256 mix, key injected every fourth round."""
+    k4 = parity ^ k0 ^ k1 ^ k2 ^ k3
+    ks = (k0, k1, k2, k3, k4)
+    x0, x1, x2, x3 = (x0 + k0) & mask, (x1 + k1) & mask, (x2 + k2) & mask, (x3 + k3) & mask
+    for r in range(rounds):
+        ra, rb = rot[2 * (r % 8)], rot[2 * (r % 8) + 1]
+        if r % 2 == 0:
+            x0 = (x0 + x1) & mask
+            x1 = (((x1 << ra) | (x1 >> (width - ra))) & mask) ^ x0
+            x2 = (x2 + x3) & mask
+            x3 = (((x3 << rb) | (x3 >> (width - rb))) & mask) ^ x2
+        else:
+            x0 = (x0 + x3) & mask
+            x3 = (((x3 << ra) | (x3 >> (width - ra))) & mask) ^ x0
+            x2 = (x2 + x1) & mask
+            x1 = (((x1 << rb) | (x1 >> (width - rb))) & mask) ^ x2
+        if r % 4 == 3:
+            s = (r + 1) // 4
+            x0 = (x0 + ks[s % 5]) & mask
+            x1 = (x1 + ks[(s + 1) % 5]) & mask
+            x2 = (x2 + ks[(s + 2) % 5]) & mask
+            x3 = (x3 + ks[(s + 3) % 5] + U64(s)) & mask
+    return x0, x1, x2, x3
+
+
+@register_jitable
+def threefry4x32(c0, c1, c2, c3, k0, k1, k2, k3, rounds):
+    """Threefry4x32-`rounds` block of counter (c0..c3) under key (k0..k3)."""
+    return _threefry(c0, c1, c2, c3, k0, k1, k2, k3, rounds, S32, M32, PARITY32, ROT32)
+
+
+@register_jitable
+def threefry4x64(c0, c1, c2, c3, k0, k1, k2, k3, rounds):
+    """Threefry4x64-`rounds` block of counter (c0..c3) under key (k0..k3)."""
+    return _threefry(c0, c1, c2, c3, k0, k1, k2, k3, rounds, U64(64), ~U64(0), PARITY64, ROT64)
+
+
+@register_jitable
+def _is64(words):
+    return words[0] == ONE or words[0] == THREE
+
+
+@register_jitable
+def stream_block(words, p):
+    """Block p of the stream `words` (see stream_words): four uint64 values,
+    32-bit words zero-extended for the 4x32 ciphers."""
+    alg, rounds = words[0], int(words[1])
+    if alg == 0:
+        return philox4x32(p & M32, p >> S32, words[7], words[8], words[2], words[3], rounds)
+    if alg == ONE:
+        return philox4x64(p, words[6], words[7], words[8], words[2], words[3], rounds)
+    if alg == TWO:
+        return threefry4x32(p & M32, p >> S32, words[7], words[8], words[2], words[3], words[4], words[5],
+                            rounds)
+    return threefry4x64(p, words[6], words[7], words[8], words[2], words[3], words[4], words[5], rounds)
+
+
+@register_jitable
+def _pick(b, j):
+    if j == 0:
+        return b[0]
+    if j == ONE:
+        return b[1]
+    if j == TWO:
+        return b[2]
+    return b[3]
+
+
+@register_jitable
+def random_raw32(words, i):
+    """uint32 element i of the stream (as a uint64)."""
+    i = U64(i)
+    if _is64(words):
+        w = _pick(stream_block(words, i >> THREE), (i >> ONE) & THREE)
+        return (w >> S32) if i & ONE else (w & M32)
+    return _pick(stream_block(words, i >> TWO), i & THREE)
+
+
+@register_jitable
+def random_raw64(words, i):
+    """uint64 element i of the stream."""
+    i = U64(i)
+    if _is64(words):
+        return _pick(stream_block(words, i >> TWO), i & THREE)
+    b = stream_block(words, i >> ONE)
+    if i & ONE:
+        return (b[3] << S32) | b[2]
+    return (b[1] << S32) | b[0]
+
+
+@register_jitable
+def uniform_f64(words, i):
+    """Element i of ctrng.random(key, ..., dtype=float64)."""
+    return np.float64(random_raw64(words, i) >> S11) * TWO_M53
+
+
+@register_jitable
+def uniform_f32(words, i):
+    """Element i of ctrng.random(key, ..., dtype=float32)."""
+    return np.float32(random_raw32(words, i) >> U64(8)) * TWO_M24
+
+
+@register_jitable
+def _mulmod(a, b, m):
+    """a * b mod m for a, b < m < 2**64 (shift-and-add; only ever needed on
+    the 2**-64-rare path below)."""
+    r = U64(0)
+    for bit in range(63, -1, -1):
+        r = r - m if r >= m - r else r + r  # r = 2 r mod m, without overflow
+        if (b >> U64(bit)) & ONE:
+            r = r - (m - a) if r >= m - a else r + a
+    return r
+
+
+@register_jitable
+def _draw_bits(span):
+    """Bits one draw takes for offsets in [0, span], as ctrng.integers picks
+    them: 32 up to span 2**16 - 1, 64 up to 2**32 - 1, else 128."""
+    if span <= U64(0xFFFF):
+        return 32
+    if span <= M32:
+        return 64
+    return 128
+
+
+@register_jitable
+def _lemire(span, bits, x0, x1):
+    """(accepted, offset) of one draw, as csrc/lemire.h (x0 the low, x1 the
+    high word of a 128-bit draw)."""
+    m = span + ONE
+    if bits == 32:
+        p = x0 * m
+        return (p & M32) >= ((U64(0x100000000) - m) % m), p >> S32
+    if bits == 64:
+        hi, lo = mulhilo64(x0, m)
+        return lo >= (U64(0) - m) % m, hi
+    if span == ~U64(0):
+        return True, x1
+    h0, l0 = mulhilo64(x0, m)
+    h1, l1 = mulhilo64(x1, m)
+    mid_lo = l1 + h0
+    off = h1 + (ONE if mid_lo < l1 else U64(0))
+    if mid_lo != 0:
+        return True, off
+    r64 = (U64(0) - m) % m
+    return l0 >= _mulmod(r64, r64, m), off
+
+
+@register_jitable
+def bounded_offset(words, span, i):
+    """Offset in [0, span] of element i of ctrng.integers(key, low,
+    low + span + 1): the integer is low + offset.  Exactly unbiased, with the
+    C core's draws and retries."""
+    i = U64(i)
+    span = U64(span)
+    bits = _draw_bits(span)
+    if bits == 32:
+        x0, x1 = random_raw32(words, i), U64(0)
+    elif bits == 64:
+        x0, x1 = random_raw64(words, i), U64(0)
+    else:
+        x0, x1 = random_raw64(words, TWO * i), random_raw64(words, TWO * i + ONE)
+    ok, off = _lemire(span, bits, x0, x1)
+    r = U64(0)
+    while not ok and r < U64(64):
+        # Retry r reads the first bits of block 2^63 | i << 6 | r.
+        b = stream_block(words, (ONE << S63) | (i << SIX) | r)
+        if _is64(words):
+            x0, x1 = b[0], b[1]
+        else:
+            x0, x1 = (b[1] << S32) | b[0], (b[3] << S32) | b[2]
+        if bits == 32:
+            x0 = x0 & M32
+        ok, off = _lemire(span, bits, x0, x1)
+        r += ONE
+    return off
