@@ -15,7 +15,8 @@ import pytest
 import ctrng
 import reference as ref
 from ctrng.numba import (bounded_offset, integer_span, philox4x32, philox4x64, random_raw32, random_raw64,
-                         stream_words, threefry4x32, threefry4x64, uniform_f32, uniform_f64)
+                         standard_normal_f32, standard_normal_f64, stream_words, threefry4x32, threefry4x64,
+                         uniform_f32, uniform_f64)
 
 ALGS = ["philox4x32", "philox4x64", "threefry4x32", "threefry4x64"]
 SPANS = [0, 2, 999, 39999, 0xFFFF, 0x10000, 2**31, 2**32 - 1, 2**32, 2**40, 2**63, 2**64 - 1]
@@ -29,6 +30,13 @@ def _fill_njit(words, start, n, raw32, raw64, f64, f32):
         raw64[j] = random_raw64(words, i)
         f64[j] = uniform_f64(words, i)
         f32[j] = uniform_f32(words, i)
+
+
+@numba.njit
+def _normals_njit(words, start, n, f64, f32):
+    for j in range(n):
+        f64[j] = standard_normal_f64(words, start + j)
+        f32[j] = standard_normal_f32(words, start + j)
 
 
 @numba.njit
@@ -67,6 +75,19 @@ def test_raw_and_uniform_match_the_bulk_functions(algorithm, start):
     assert np.array_equal(out[1], ctrng.random_raw(key, n, start, np.uint64))
     assert np.array_equal(out[2], ctrng.random(key, n, start))
     assert np.array_equal(out[3], ctrng.random(key, n, start, np.float32))
+
+
+@pytest.mark.parametrize("algorithm", ALGS)
+@pytest.mark.parametrize("start", [0, 1, 2**40 + 3])
+def test_normals_are_bit_identical_to_the_c_core(algorithm, start):
+    """The device Box-Muller repeats the C core's IEEE operations one by one:
+    identical bits, not just close values (100001 values per case)."""
+    key = ctrng.Key(99, rank=2, stream=5, algorithm=algorithm)
+    n = 100_001
+    f64, f32 = np.empty(n), np.empty(n, np.float32)
+    _normals_njit(stream_words(key), start, n, f64, f32)
+    assert np.array_equal(f64.view(np.uint64), ctrng.standard_normal(key, n, start).view(np.uint64))
+    assert np.array_equal(f32.view(np.uint32), ctrng.standard_normal(key, n, start, np.float32).view(np.uint32))
 
 
 @pytest.mark.parametrize("algorithm", ALGS)
@@ -110,10 +131,11 @@ SIMULATOR_SCRIPT = textwrap.dedent("""
     import numpy as np
     from numba import cuda
     import ctrng
-    from ctrng.numba import bounded_offset, random_raw32, random_raw64, stream_words, uniform_f32, uniform_f64
+    from ctrng.numba import (bounded_offset, random_raw32, random_raw64, standard_normal_f32,
+                             standard_normal_f64, stream_words, uniform_f32, uniform_f64)
 
     @cuda.jit
-    def kernel(words, start, span, raw32, raw64, f64, f32, ints):
+    def kernel(words, start, span, raw32, raw64, f64, f32, ints, n64, n32):
         j = cuda.grid(1)
         if j < raw32.size:
             i = start + j
@@ -122,20 +144,25 @@ SIMULATOR_SCRIPT = textwrap.dedent("""
             f64[j] = uniform_f64(words, i)
             f32[j] = uniform_f32(words, i)
             ints[j] = bounded_offset(words, span, i)
+            n64[j] = standard_normal_f64(words, i)
+            n32[j] = standard_normal_f32(words, i)
 
     results = {}
     n, start, span = 24, 4 * 2**32 - 7, 999
     for alg in ["philox4x32", "philox4x64", "threefry4x32", "threefry4x64"]:
         key = ctrng.Key(12345, rank=3, stream=8, algorithm=alg)
-        outs = [cuda.device_array(n, dt) for dt in (np.uint32, np.uint64, np.float64, np.float32, np.uint64)]
+        dtypes = (np.uint32, np.uint64, np.float64, np.float32, np.uint64, np.float64, np.float32)
+        outs = [cuda.device_array(n, dt) for dt in dtypes]
         kernel[3, 8](cuda.to_device(stream_words(key)), np.uint64(start), np.uint64(span), *outs)
-        raw32, raw64, f64, f32, ints = [o.copy_to_host() for o in outs]
+        raw32, raw64, f64, f32, ints, n64, n32 = [o.copy_to_host() for o in outs]
         results[alg] = [
             bool(np.array_equal(raw32, ctrng.random_raw(key, n, start))),
             bool(np.array_equal(raw64, ctrng.random_raw(key, n, start, np.uint64))),
             bool(np.array_equal(f64, ctrng.random(key, n, start))),
             bool(np.array_equal(f32, ctrng.random(key, n, start, np.float32))),
             bool(np.array_equal(ints, ctrng.integers(key, 0, span + 1, n, start, dtype=np.uint64))),
+            bool(np.array_equal(n64, ctrng.standard_normal(key, n, start))),
+            bool(np.array_equal(n32, ctrng.standard_normal(key, n, start, np.float32))),
         ]
     print(json.dumps(results))
 """)
@@ -147,4 +174,4 @@ def test_cuda_kernels_match_the_cpu_under_the_simulator():
                          capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-2000:]
     results = json.loads(out.stdout.strip().splitlines()[-1])
-    assert results == {alg: [True] * 5 for alg in ALGS}
+    assert results == {alg: [True] * 7 for alg in ALGS}

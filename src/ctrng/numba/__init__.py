@@ -32,11 +32,12 @@ bulk functions (uint64 arithmetic: pass ``numba.uint64`` or plain ints).
 import numpy as np
 
 from ..key import Key, check_int
-from ._device import (bounded_offset, philox4x32, philox4x64, random_raw32, random_raw64, stream_block,
-                      threefry4x32, threefry4x64, uniform_f32, uniform_f64)
+from ._device import (bounded_offset, philox4x32, philox4x64, random_raw32, random_raw64, standard_normal_f32,
+                      standard_normal_f64, stream_block, threefry4x32, threefry4x64, uniform_f32, uniform_f64)
 
 __all__ = ["stream_words", "stream_block", "philox4x32", "philox4x64", "threefry4x32", "threefry4x64",
-           "random_raw32", "random_raw64", "uniform_f32", "uniform_f64", "bounded_offset",
+           "random_raw32", "random_raw64", "uniform_f32", "uniform_f64", "standard_normal_f32",
+           "standard_normal_f64", "bounded_offset",
            "integer_span"]
 
 

@@ -6,6 +6,8 @@ same code types identically on both targets and matches the C core bit for
 bit.  Constants are uint64 globals: Numba freezes them with their types.
 """
 
+import math
+
 import numpy as np
 from numba.extending import register_jitable
 
@@ -238,3 +240,112 @@ def bounded_offset(words, span, i):
         ok, off = _lemire(span, bits, x0, x1)
         r += ONE
     return off
+
+
+# ---- standard normal: the C core's Box-Muller, operation for operation ------
+# csrc/transforms.h evaluates these on vectors; here each lane is a scalar.
+# The exponent splits use frexp instead of bit tricks, with the same
+# thresholds, so every intermediate value is the same IEEE number.
+
+F32 = np.float32
+LOG_SPLIT_F64 = float.fromhex("0x1.6a09ep-1")    # high word 0x3fe6a09e
+LOG_SPLIT_F32 = F32(float.fromhex("0x1.6a09e6p-1"))  # 0x3f3504f3
+LG_F32 = tuple(F32(float.fromhex(h)) for h in ("0x1.555554p-1", "0x1.999c26p-2", "0x1.23d3dcp-2", "0x1.f13c4cp-3"))
+PIO2 = float.fromhex("0x1.921fb54442d18p+0")
+ROUNDER = float.fromhex("0x1.8p52")
+PIO2_PER_2_22 = F32(float.fromhex("0x1.921fb6p-22"))
+
+
+@register_jitable
+def _neg2log_f64(u):
+    """-2 ln u, u in (0, 1] (fdlibm's reduction and polynomial)."""
+    m, e = math.frexp(u)
+    if m < LOG_SPLIT_F64:
+        m, e = m * 2.0, e - 1
+    f = m - 1.0
+    dk = np.float64(e)
+    hfsq = 0.5 * f * f
+    sq = f / (2.0 + f)
+    z = sq * sq
+    w = z * z
+    w2 = w * w
+    t1 = w * ((3.999999999940941908e-01 + w * 2.222219843214978396e-01) + w2 * 1.531383769920937332e-01)
+    t2 = z * ((6.666666666666735130e-01 + w * 2.857142874366239149e-01) +
+              w2 * (1.818357216161805012e-01 + w * 1.479819860511658591e-01))
+    return ((-2.0 * sq) * (hfsq + (t2 + t1)) + (dk * (-2.0 * 1.90821492927058770002e-10) + f * f)) + \
+        (-2.0 * f + dk * (-2.0 * 6.93147180369123816490e-01))
+
+
+@register_jitable
+def _quadrant(s, c, q):
+    """(cos, sin) of x + q pi / 2 from (sin x, cos x)."""
+    if q == 0:
+        return c, s
+    if q == 1:
+        return -s, c
+    if q == 2:
+        return -c, -s
+    return s, -c
+
+
+@register_jitable
+def standard_normal_f64(words, i):
+    """Element i of ctrng.standard_normal(key, ..., dtype=float64)."""
+    i = U64(i)
+    k2 = i & ~ONE
+    r = math.sqrt(_neg2log_f64(1.0 - np.float64(random_raw64(words, k2) >> S12) * 2.0 ** -52))
+    y = np.float64(random_raw64(words, k2 + ONE) >> S12) * 2.0 ** -50
+    n = (y + ROUNDER) - ROUNDER
+    q = int(n) & 3
+    th = (y - n) * PIO2
+    z = th * th
+    z2 = z * z
+    z4 = z2 * z2
+    s = th + (z * th) * ((-1.66666666666666324348e-01 + z * 8.33333333332248946124e-03) +
+                         z2 * (-1.98412698298579493134e-04 + z * 2.75573137070700676789e-06) +
+                         z4 * (-2.50507602534068634195e-08 + z * 1.58969099521155010221e-10))
+    rc = z * ((4.16666666666666019037e-02 + z * -1.38888888888741095749e-03) +
+              z2 * (2.48015872894767294178e-05 + z * -2.75573143513906633035e-07) +
+              z4 * (2.08757232129817482790e-09 + z * -1.13596475577881948265e-11))
+    hz = 0.5 * z
+    c1 = 1.0 - hz
+    c = c1 + (((1.0 - c1) - hz) + z * rc)
+    cv, sv = _quadrant(s, c, q)
+    return r * (sv if i & ONE else cv)
+
+
+@register_jitable
+def _neg2log_f32(x, bias):
+    """-2 ln(x 2**-bias) in float32 (musl's logf reduction and polynomial)."""
+    m, e = math.frexp(np.float64(x))
+    m = F32(m)
+    if m < LOG_SPLIT_F32:
+        m, e = m * F32(2.0), e - 1
+    f = m - F32(1.0)
+    dk = F32(e - bias)
+    sq = f / (F32(2.0) + f)
+    z = sq * sq
+    w = z * z
+    rr = z * (LG_F32[0] + w * LG_F32[2]) + w * (LG_F32[1] + w * LG_F32[3])
+    hfsq = F32(0.5) * f * f
+    return ((F32(-2.0) * sq) * (hfsq + rr) + (dk * (F32(-2.0) * F32(9.0580006145e-06)) + f * f)) + \
+        (F32(-2.0) * f + dk * (F32(-2.0) * F32(6.9313812256e-01)))
+
+
+@register_jitable
+def standard_normal_f32(words, i):
+    """Element i of ctrng.standard_normal(key, ..., dtype=float32)."""
+    i = U64(i)
+    k2 = i & ~ONE
+    x = F32(random_raw32(words, k2) >> ONE) + F32(0.25)
+    r = F32(math.sqrt(np.float64(_neg2log_f32(x, 31))))
+    a = random_raw32(words, k2 + ONE) >> U64(8)
+    q = (a + U64(1 << 21)) >> U64(22)
+    th = F32(np.int64(a) - np.int64(q << U64(22))) * PIO2_PER_2_22
+    z = th * th
+    z2 = z * z
+    s = th + (th * z) * ((F32(8.3321608736e-3) * z + F32(-1.6666654611e-1)) + F32(-1.9515295891e-4) * z2)
+    c = (F32(1.0) - F32(0.5) * z) + \
+        z2 * ((F32(-1.388731625493765e-3) * z + F32(4.166664568298827e-2)) + F32(2.443315711809948e-5) * z2)
+    cv, sv = _quadrant(s, c, int(q & THREE))
+    return r * (sv if i & ONE else cv)
