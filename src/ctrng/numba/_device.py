@@ -289,12 +289,10 @@ def _quadrant(s, c, q):
 
 
 @register_jitable
-def standard_normal_f64(words, i):
-    """Element i of ctrng.standard_normal(key, ..., dtype=float64)."""
-    i = U64(i)
-    k2 = i & ~ONE
-    r = math.sqrt(_neg2log_f64(1.0 - np.float64(random_raw64(words, k2) >> S12) * 2.0 ** -52))
-    y = np.float64(random_raw64(words, k2 + ONE) >> S12) * 2.0 ** -50
+def box_muller_f64(wr, wa):
+    """(z_2k, z_2k+1) from the uint64 words 2k (radius) and 2k + 1 (angle)."""
+    r = math.sqrt(_neg2log_f64(1.0 - np.float64(wr >> S12) * 2.0 ** -52))
+    y = np.float64(wa >> S12) * 2.0 ** -50
     n = (y + ROUNDER) - ROUNDER
     q = int(n) & 3
     th = (y - n) * PIO2
@@ -311,7 +309,16 @@ def standard_normal_f64(words, i):
     c1 = 1.0 - hz
     c = c1 + (((1.0 - c1) - hz) + z * rc)
     cv, sv = _quadrant(s, c, q)
-    return r * (sv if i & ONE else cv)
+    return r * cv, r * sv
+
+
+@register_jitable
+def standard_normal_f64(words, i):
+    """Element i of ctrng.standard_normal(key, ..., dtype=float64)."""
+    i = U64(i)
+    k2 = i & ~ONE
+    zc, zs = box_muller_f64(random_raw64(words, k2), random_raw64(words, k2 + ONE))
+    return zs if i & ONE else zc
 
 
 @register_jitable
@@ -333,13 +340,12 @@ def _neg2log_f32(x, bias):
 
 
 @register_jitable
-def standard_normal_f32(words, i):
-    """Element i of ctrng.standard_normal(key, ..., dtype=float32)."""
-    i = U64(i)
-    k2 = i & ~ONE
-    x = F32(random_raw32(words, k2) >> ONE) + F32(0.25)
+def box_muller_f32(wr, wa):
+    """(z_2k, z_2k+1) in float32 from the uint32 words 2k (radius) and 2k + 1
+    (angle), given as uint64."""
+    x = F32(wr >> ONE) + F32(0.25)
     r = F32(math.sqrt(np.float64(_neg2log_f32(x, 31))))
-    a = random_raw32(words, k2 + ONE) >> U64(8)
+    a = wa >> U64(8)
     q = (a + U64(1 << 21)) >> U64(22)
     th = F32(np.int64(a) - np.int64(q << U64(22))) * PIO2_PER_2_22
     z = th * th
@@ -348,4 +354,13 @@ def standard_normal_f32(words, i):
     c = (F32(1.0) - F32(0.5) * z) + \
         z2 * ((F32(-1.388731625493765e-3) * z + F32(4.166664568298827e-2)) + F32(2.443315711809948e-5) * z2)
     cv, sv = _quadrant(s, c, int(q & THREE))
-    return r * (sv if i & ONE else cv)
+    return r * cv, r * sv
+
+
+@register_jitable
+def standard_normal_f32(words, i):
+    """Element i of ctrng.standard_normal(key, ..., dtype=float32)."""
+    i = U64(i)
+    k2 = i & ~ONE
+    zc, zs = box_muller_f32(random_raw32(words, k2), random_raw32(words, k2 + ONE))
+    return zs if i & ONE else zc

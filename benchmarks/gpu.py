@@ -1,0 +1,128 @@
+"""GPU benchmark: ctrng.cuda fills against CuPy's cuRAND-backed generator
+(and torch.rand / torch.randn where PyTorch has CUDA), in one run.
+
+    python benchmarks/gpu.py                      # 2**28 and 2**30 elements
+    python benchmarks/gpu.py --log2 20 22         # other sizes
+
+For every size it first checks bits against the CPU (the first and last
+2**16 elements of each fill), then times, on the same GPU:
+* a plain fill of the output (the card's memory-write bandwidth here),
+* ctrng uniform float32, normal float32 and raw uint32 fills,
+* cupy.random (cuRAND XORWOW through CuPy's default generator) and torch.
+Prints GB/s written and ratios; nothing is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import numpy as np
+from numba import cuda
+
+import ctrng
+import ctrng.cuda as cc
+
+CHECK = 1 << 16
+
+
+def gpu_time(fn, repeat):
+    """Best time in seconds of fn() over `repeat` runs, by CUDA events."""
+    fn()
+    cuda.synchronize()
+    best = float("inf")
+    for _ in range(repeat):
+        start, stop = cuda.event(), cuda.event()
+        start.record()
+        fn()
+        stop.record()
+        stop.synchronize()
+        best = min(best, start.elapsed_time(stop) / 1e3)
+    return max(best, 1e-9)  # the CUDA simulator's events report 0
+
+
+def check_bits(key, n):
+    """Head and tail of each GPU fill against the CPU; returns failures."""
+    bad = []
+    cases = [("uniform f32", lambda o: cc.random(key, out=o), np.float32,
+              lambda s, m: ctrng.random(key, m, s, np.float32)),
+             ("raw u32", lambda o: cc.random_raw(key, out=o), np.uint32,
+              lambda s, m: ctrng.random_raw(key, m, s)),
+             ("normal f32", lambda o: cc.standard_normal(key, out=o), np.float32,
+              lambda s, m: ctrng.standard_normal(key, m, s, np.float32))]
+    for name, fill, dtype, cpu in cases:
+        out = cuda.device_array(n, dtype)
+        fill(out)
+        for s in (0, max(0, n - CHECK)):
+            got = out[s:s + CHECK].copy_to_host()
+            want = cpu(s, got.size)
+            if name == "normal f32":
+                # the GPU compiler may fuse multiply-adds: report the distance
+                ulps = np.abs(got.view(np.int32).astype(np.int64) - want.view(np.int32).astype(np.int64))
+                print(f"  {name}: {np.mean(ulps == 0):.4%} identical to the CPU, max {ulps.max()} ulp")
+            elif not np.array_equal(got, want):
+                bad.append(f"{name} at {s}")
+    return bad
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--log2", type=int, nargs="+", default=[28, 30], help="log2 of the sizes")
+    parser.add_argument("--repeat", type=int, default=10)
+    args = parser.parse_args(argv)
+    if not cuda.is_available():
+        print("no CUDA GPU available", file=sys.stderr)
+        return 1
+    try:
+        import cupy
+    except ImportError:
+        cupy = None
+    try:
+        import torch
+        torch = torch if torch.cuda.is_available() else None
+    except ImportError:
+        torch = None
+    name = cuda.get_current_device().name if hasattr(cuda, "get_current_device") else "CUDA simulator"
+    print(f"GPU: {name.decode() if isinstance(name, bytes) else name}; cupy {cupy.__version__ if cupy else '-'}; "
+          f"torch {torch.__version__ if torch else '-'}")
+    key = ctrng.Key(20241127)
+    failures = check_bits(key, 1 << min(args.log2))
+    print("bits against the CPU:", "identical" if not failures else f"DIFFER: {failures}")
+    for lg in args.log2:
+        n = 1 << lg
+        f32 = cuda.device_array(n, np.float32)
+        u32 = cuda.device_array(n, np.uint32)
+        rows = {
+            "plain fill (write bandwidth)": gpu_time(lambda: cc._launch(_FILL, n, f32), args.repeat),
+            "ctrng uniform f32": gpu_time(lambda: cc.random(key, out=f32), args.repeat),
+            "ctrng normal f32": gpu_time(lambda: cc.standard_normal(key, out=f32), args.repeat),
+            "ctrng raw u32": gpu_time(lambda: cc.random_raw(key, out=u32), args.repeat),
+        }
+        if cupy is not None:
+            rows["cupy random f32"] = gpu_time(lambda: cupy.random.random(n, dtype=cupy.float32), args.repeat)
+            rows["cupy normal f32"] = gpu_time(lambda: cupy.random.standard_normal(n, dtype=cupy.float32),
+                                               args.repeat)
+        if torch is not None:
+            t32 = torch.empty(n, dtype=torch.float32, device="cuda")
+            rows["torch rand_ f32"] = gpu_time(lambda: t32.uniform_(), args.repeat)
+            rows["torch randn f32"] = gpu_time(lambda: t32.normal_(), args.repeat)
+        print(f"\nn = 2**{lg} ({n * 4 / 2**30:.2f} GiB written per call)")
+        for name, t in rows.items():
+            print(f"  {name:<32} {t * 1e3:8.3f} ms  {n * 4 / t / 1e9:8.1f} GB/s")
+        bw = rows["plain fill (write bandwidth)"]
+        print(f"  ctrng uniform f32 at {bw / rows['ctrng uniform f32']:.0%} of the plain fill's bandwidth")
+        for ours, theirs in [("ctrng uniform f32", "cupy random f32"), ("ctrng normal f32", "cupy normal f32"),
+                             ("ctrng uniform f32", "torch rand_ f32"), ("ctrng normal f32", "torch randn f32")]:
+            if theirs in rows:
+                print(f"  {ours} / {theirs}: {rows[theirs] / rows[ours]:.2f}x")
+    return 0
+
+
+@cuda.jit
+def _FILL(out):
+    for j in range(cuda.grid(1), out.size, cuda.gridsize(1)):
+        out[j] = 1.0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,223 @@
+"""GPU bulk generation: fill CUDA arrays with ctrng streams, on the device.
+
+Each function returns a Numba device array, or fills ``out=``: any object
+with ``__cuda_array_interface__`` (CuPy, PyTorch, Numba device arrays),
+zero-copy.  Raw words, uniforms and integers are the same bits the CPU
+functions give for the same key and positions; normals are the same
+Box-Muller, operation for operation (the CUDA compiler may fuse multiply-adds,
+so a GPU's normals can differ from the CPU's in the last bits).
+
+>>> import numpy as np, ctrng, ctrng.cuda                     # doctest: +SKIP
+>>> x = ctrng.cuda.random(ctrng.Key(7), 10**8)                # float32, on the GPU  # doctest: +SKIP
+>>> bool((x[:5].copy_to_host() == ctrng.random(ctrng.Key(7), 5, dtype=np.float32)).all())  # doctest: +SKIP
+True
+
+The kernels are thin users of the device functions in :mod:`ctrng.numba`:
+one thread computes one cipher block and writes every element made from it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import cuda
+from numba.extending import register_jitable
+
+from . import _fill, stateless
+from .key import Key, check_int
+from .numba import stream_words
+from .numba._device import (M32, ONE, S11, S32, U64, _is64, _pick, bounded_offset, box_muller_f32,
+                            box_muller_f64, random_raw64, stream_block)
+
+__all__ = ["random_raw", "random", "standard_normal", "integers", "bernoulli"]
+
+THREADS_PER_BLOCK = 256
+# Enough thread blocks to fill a large GPU; each thread then loops.
+MAX_GRID = 65536
+
+
+@register_jitable
+def _word32(b, w, is64):
+    """uint32 word w of a block (4 words for 4x32 ciphers, 8 for 4x64)."""
+    if is64:
+        x = _pick(b, U64(w) >> ONE)
+        return (x >> S32) if w & 1 else (x & M32)
+    return _pick(b, U64(w))
+
+
+@register_jitable
+def _word64(b, w, is64):
+    """uint64 word w of a block (2 words for 4x32 ciphers, 4 for 4x64)."""
+    if is64:
+        return _pick(b, U64(w))
+    return (_pick(b, U64(2 * w + 1)) << S32) | _pick(b, U64(2 * w))
+
+
+@register_jitable
+def _identity(x):
+    return x
+
+
+@register_jitable
+def _unit_f32(x):
+    return np.float32(x >> U64(8)) * np.float32(2.0 ** -24)
+
+
+@register_jitable
+def _unit_f64(x):
+    return np.float64(x >> S11) * 2.0 ** -53
+
+
+def _block_kernel(bits, pairs, convert):
+    """A kernel writing elements [first_block * per + skip, ... + n) of a
+    distribution made from `bits`-bit words, one word per element (`convert`)
+    or two words per pair of elements (`convert` returns the pair)."""
+    word = _word32 if bits == 32 else _word64
+
+    @cuda.jit
+    def kernel(words, first_block, skip, n, out):
+        is64 = _is64(words)
+        per = (256 if is64 else 128) // bits  # words per cipher block
+        nblocks = (skip + n + per - 1) // per
+        for bi in range(cuda.grid(1), nblocks, cuda.gridsize(1)):
+            b = stream_block(words, first_block + U64(bi))
+            base = bi * per - skip
+            if pairs:
+                for w in range(0, per, 2):
+                    z0, z1 = convert(word(b, w, is64), word(b, w + 1, is64))
+                    if 0 <= base + w < n:
+                        out[base + w] = z0
+                    if 0 <= base + w + 1 < n:
+                        out[base + w + 1] = z1
+            else:
+                for w in range(per):
+                    if 0 <= base + w < n:
+                        out[base + w] = convert(word(b, w, is64))
+
+    return kernel
+
+
+_KERNELS = {
+    "raw32": _block_kernel(32, False, _identity),
+    "raw64": _block_kernel(64, False, _identity),
+    "uniform_f32": _block_kernel(32, False, _unit_f32),
+    "uniform_f64": _block_kernel(64, False, _unit_f64),
+    "normal_f32": _block_kernel(32, True, box_muller_f32),
+    "normal_f64": _block_kernel(64, True, box_muller_f64),
+}
+
+
+@cuda.jit
+def _integers_kernel(words, span, low, signed, start, n, out):
+    for j in range(cuda.grid(1), n, cuda.gridsize(1)):
+        v = low + bounded_offset(words, span, start + U64(j))  # modulo 2**64, as the dtype wraps
+        if signed:
+            out[j] = np.int64(v)
+        else:
+            out[j] = v
+
+
+@cuda.jit
+def _bernoulli_kernel(words, threshold, start, n, out):
+    for j in range(cuda.grid(1), n, cuda.gridsize(1)):
+        out[j] = 1 if random_raw64(words, start + U64(j)) < threshold else 0
+
+
+def _launch(kernel, work, *args):
+    blocks = max(1, min(MAX_GRID, -(-work // THREADS_PER_BLOCK)))
+    kernel[blocks, THREADS_PER_BLOCK](*args)
+
+
+def _device_out(out, n, dt):
+    """A device array of n elements of dt: `out` wrapped zero-copy, or new."""
+    if out is None:
+        if n is None:
+            raise TypeError("n is required when out is not given")
+        return cuda.device_array(check_int(n, "n", 1 << 63), dt)
+    if getattr(out, "__cuda_ndarray__", False):  # a Numba device array
+        arr = out
+    elif hasattr(out, "__cuda_array_interface__"):  # CuPy, PyTorch, ...
+        arr = cuda.as_cuda_array(out)
+    else:
+        raise TypeError(f"out must be a CUDA array (__cuda_array_interface__), not {type(out).__name__}")
+    if arr.dtype != dt:
+        raise TypeError(f"out has dtype {arr.dtype}; expected {dt}")
+    if not arr.is_c_contiguous():
+        raise ValueError("out must be C-contiguous")
+    if n is not None and check_int(n, "n", 1 << 63) != arr.size:
+        raise ValueError(f"out has {arr.size} elements but n = {n}")
+    return arr.reshape(arr.size)
+
+
+def _check(key, start, n, unit_bytes):
+    """start as an int, checked against the stream's end for elements of
+    unit_bytes stream bytes each."""
+    if not isinstance(key, Key):
+        raise TypeError(f"key must be a ctrng.Key, not {type(key).__name__}")
+    start = check_int(start, "start", 1 << 80)
+    if start + n > (key.block_bytes // unit_bytes) << 64:
+        raise ValueError(f"start + n = {start + n} is past the end of the stream")
+    return start
+
+
+def _fill_blocks(name, key, n, start, dt, out):
+    """The block kernels: every element takes dt.itemsize stream bytes."""
+    flat = _device_out(out, n, dt)
+    start = _check(key, start, flat.size, dt.itemsize)
+    if flat.size:
+        per = key.block_bytes // dt.itemsize
+        first_block, skip = divmod(start, per)
+        nblocks = (skip + flat.size + per - 1) // per
+        _launch(_KERNELS[name], nblocks, cuda.to_device(stream_words(key)), U64(first_block), skip,
+                flat.size, flat)
+    return out if out is not None else flat
+
+
+def random_raw(key, n=None, start=0, dtype=np.uint32, out=None):
+    """Raw words on the GPU; the same bits as ctrng.random_raw."""
+    dt = stateless._dtype(dtype, (np.uint32, np.uint64), "random_raw")
+    return _fill_blocks("raw32" if dt == np.uint32 else "raw64", key, n, start, dt, out)
+
+
+def random(key, n=None, start=0, dtype=np.float32, out=None):
+    """Uniform floats in [0, 1) on the GPU (default float32); the same bits
+    as ctrng.random."""
+    dt = stateless._dtype(dtype, (np.float32, np.float64), "random")
+    return _fill_blocks("uniform_f32" if dt == np.float32 else "uniform_f64", key, n, start, dt, out)
+
+
+def standard_normal(key, n=None, start=0, dtype=np.float32, out=None):
+    """Standard normal variates on the GPU (default float32), by the same
+    Box-Muller as ctrng.standard_normal."""
+    dt = stateless._dtype(dtype, (np.float32, np.float64), "standard_normal")
+    return _fill_blocks("normal_f32" if dt == np.float32 else "normal_f64", key, n, start, dt, out)
+
+
+def integers(key, low, high, n=None, start=0, dtype=np.int64, out=None):
+    """Exactly unbiased integers in [low, high) on the GPU; the same values
+    as ctrng.integers."""
+    dt = stateless._dtype(dtype, stateless._INT_DTYPES, "integers")
+    kind, prm = stateless.integer_params(low, high, dt)
+    flat = _device_out(out, n, dt)
+    start = _check(key, start, flat.size, _fill.UNIT_BYTES[kind])
+    if start + flat.size > stateless.INTEGER_ELEMENTS:
+        raise ValueError(f"start + n = {start + flat.size} is past the last integer element (2**57)")
+    if flat.size:
+        _launch(_integers_kernel, flat.size, cuda.to_device(stream_words(key)), U64(prm.range),
+                U64(prm.low), dt.kind == "i", U64(start), flat.size, flat)
+    return out if out is not None else flat
+
+
+def bernoulli(key, p, n=None, start=0, dtype=np.uint8, out=None):
+    """Bernoulli(p) draws on the GPU, as uint8 (or bool); the same values as
+    ctrng.bernoulli."""
+    dt = stateless._dtype(dtype, (np.bool_, np.uint8), "bernoulli")
+    threshold = stateless.bernoulli_threshold(p)
+    flat = _device_out(out, n, dt)
+    start = _check(key, start, flat.size, _fill.UNIT_BYTES[_fill.BERNOULLI])
+    if flat.size:
+        if threshold is None:
+            flat[:] = 1
+        else:
+            _launch(_bernoulli_kernel, flat.size, cuda.to_device(stream_words(key)), U64(threshold),
+                    U64(start), flat.size, flat.view(np.uint8) if dt == np.bool_ else flat)
+    return out if out is not None else flat

@@ -1,0 +1,71 @@
+"""ctrng.cuda bulk generation under Numba's CUDA simulator, against the CPU
+functions (CI has no GPU; the same kernels run on one)."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+ALGS = ["philox4x32", "philox4x64", "threefry4x32", "threefry4x64"]
+
+SCRIPT = textwrap.dedent("""
+    import json
+    import numpy as np
+    from numba import cuda
+    import ctrng
+    import ctrng.cuda as cc
+
+    cc.THREADS_PER_BLOCK, cc.MAX_GRID = 4, 3   # few threads: every thread loops (grid stride)
+    checks = {}
+    for alg in ["philox4x32", "philox4x64", "threefry4x32", "threefry4x64"]:
+        k = ctrng.Key(12345, rank=3, stream=8, algorithm=alg)
+        ok = []
+        for start, n in [(0, 41), (5, 37), (4 * 2**32 - 7, 29)]:
+            pairs = [
+                (cc.random_raw(k, n, start), ctrng.random_raw(k, n, start)),
+                (cc.random_raw(k, n, start, np.uint64), ctrng.random_raw(k, n, start, np.uint64)),
+                (cc.random(k, n, start), ctrng.random(k, n, start, np.float32)),
+                (cc.random(k, n, start, np.float64), ctrng.random(k, n, start)),
+                (cc.standard_normal(k, n, start), ctrng.standard_normal(k, n, start, np.float32)),
+                (cc.standard_normal(k, n, start, np.float64), ctrng.standard_normal(k, n, start)),
+                (cc.integers(k, -3, 1000, n, start), ctrng.integers(k, -3, 1000, n, start)),
+                (cc.integers(k, 0, 2**40, n, start, np.uint64), ctrng.integers(k, 0, 2**40, n, start, np.uint64)),
+                (cc.integers(k, -7, 7, n, start, np.int32), ctrng.integers(k, -7, 7, n, start, np.int32)),
+                (cc.bernoulli(k, 0.3, n, start), ctrng.bernoulli(k, 0.3, n, start, dtype=np.uint8)),
+            ]
+            ok += [bool(np.array_equal(d.copy_to_host(), h)) for d, h in pairs]
+        checks[alg] = ok
+    out = cuda.device_array((3, 4), np.float32)
+    returned = cc.random(ctrng.Key(1), out=out)
+    checks["out"] = [returned is out,
+                     bool(np.array_equal(out.copy_to_host().ravel(), ctrng.random(ctrng.Key(1), 12, dtype=np.float32)))]
+    errors = []
+    for call in [lambda: cc.random(ctrng.Key(1), out=np.zeros(4, np.float32)),
+                 lambda: cc.random(ctrng.Key(1), out=cuda.device_array(4, np.float64)),
+                 lambda: cc.random(ctrng.Key(1), 5, out=cuda.device_array(4, np.float32)),
+                 lambda: cc.random_raw(7, 4),
+                 lambda: cc.integers(ctrng.Key(1), 5, 5, 4),
+                 lambda: cc.bernoulli(ctrng.Key(1), 1.5, 4),
+                 lambda: cc.random(ctrng.Key(1), 4, start=2**66)]:
+        try:
+            call()
+            errors.append("no error")
+        except (TypeError, ValueError) as exc:
+            errors.append(type(exc).__name__)
+    checks["errors"] = errors
+    print(json.dumps(checks))
+""")
+
+
+def test_gpu_fills_match_the_cpu_under_the_simulator():
+    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1")
+    run = subprocess.run([sys.executable, "-W", "ignore", "-c", SCRIPT], env=env, capture_output=True,
+                         text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    checks = json.loads(run.stdout.strip().splitlines()[-1])
+    for alg in ALGS:
+        assert checks[alg] == [True] * 30, alg
+    assert checks["out"] == [True, True]
+    assert checks["errors"] == ["TypeError", "TypeError", "ValueError", "TypeError", "ValueError", "ValueError",
+                                "ValueError"]
