@@ -61,6 +61,9 @@ typedef struct {
     uint64_t range;     /* integers: high - low - 1                               */
     uint64_t threshold; /* bernoulli: P(1) = threshold / 2^64                    */
     int out_bytes;      /* integers: 4 or 8                                       */
+    int affine;         /* uniform, normal: 1 to return loc + scale * x, computed
+                           in the output's precision (x * scale, then + loc)    */
+    double loc, scale;
 } ctrng_params;
 
 /* One block of the cipher, words in Random123 array order. */

@@ -488,3 +488,48 @@ def test_p_accepts_exact_ends_and_numpy_scalars():
     assert ctrng.bernoulli(GOOD_KEY, 1, 100).all()
     assert same(ctrng.bernoulli(GOOD_KEY, np.float32(0.25), 100), ctrng.bernoulli(GOOD_KEY, 0.25, 100))
     assert math.isclose(ctrng.bernoulli(GOOD_KEY, np.float64(0.5), 10000).mean(), 0.5, abs_tol=0.03)
+
+
+# ---------------------------------------------------------------------------
+# uniform(low, high) and normal(loc, scale): the affine maps, fused into the fill
+# ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("start, n", [(0, 1), (3, 17), (5, 1000), (1 << 33, 4099)])
+def test_uniform_and_normal_are_affine_maps_of_the_unit_draws(dtype, start, n):
+    key = ctrng.Key(404, rank=2)
+    f = np.dtype(dtype).type
+    u = ctrng.random(key, n, start, dtype)
+    assert np.array_equal(ctrng.uniform(key, -2.5, 4.0, n, start, dtype), u * f(6.5) + f(-2.5))
+    z = ctrng.standard_normal(key, n, start, dtype)
+    got = ctrng.normal(key, 1.25, 0.5, n, start, dtype, threads=2)
+    assert got.dtype == dtype and np.array_equal(got, z * f(0.5) + f(1.25))
+
+
+def test_affine_maps_agree_on_every_code_path():
+    key = ctrng.Key(11, algorithm="threefry4x64")
+    prm = ctrng._ctrng.ffi.new("ctrng_params *")
+    prm.affine, prm.loc, prm.scale = 1, -3.0, 2.0
+    for kind, dtype in [(ctrng._fill.UNIFORM_F32, np.float32), (ctrng._fill.NORMAL_F64, np.float64)]:
+        outs = []
+        for isa in ctrng.available_isas():
+            out = np.empty(777, dtype)
+            ctrng._fill.fill(key, kind, 9, 777, out, params=prm, isa=isa)
+            outs.append(out)
+        assert all(np.array_equal(o, outs[0]) for o in outs)
+
+
+def test_uniform_and_normal_refuse_bad_parameters():
+    key = ctrng.Key(1)
+    with pytest.raises(ValueError, match="low <= high"):
+        ctrng.uniform(key, 2.0, 1.0, 4)
+    with pytest.raises(ValueError, match="finite"):
+        ctrng.uniform(key, 0.0, float("inf"), 4)
+    with pytest.raises(ValueError, match="finite difference"):
+        ctrng.uniform(key, -1e308, 1e308, 4)
+    with pytest.raises(ValueError, match="scale"):
+        ctrng.normal(key, 0.0, -1.0, 4)
+    with pytest.raises(ValueError, match="loc"):
+        ctrng.normal(key, float("nan"), 1.0, 4)
+    with pytest.raises(TypeError, match="scale"):
+        ctrng.normal(key, 0.0, "1", 4)

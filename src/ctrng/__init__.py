@@ -11,8 +11,9 @@ from ._fill import available_isas
 from .bitgen import Philox4x32, Philox4x64, Threefry4x32, Threefry4x64
 from .generator import Generator
 from .key import Key
-from .stateless import bernoulli, integers, random, random_raw, standard_normal
+from .stateless import bernoulli, integers, normal, random, random_raw, standard_normal, uniform
 
-__all__ = ["Key", "Generator", "random_raw", "random", "standard_normal", "integers", "bernoulli",
+__all__ = ["Key", "Generator", "random_raw", "random", "uniform", "standard_normal", "normal", "integers",
+           "bernoulli",
            "Philox4x32", "Philox4x64", "Threefry4x32", "Threefry4x64", "available_isas"]
 __version__ = "0.1.0"

@@ -21,6 +21,8 @@ typedef struct {
     uint64_t range;
     uint64_t threshold;
     int out_bytes;
+    int affine;
+    double loc, scale;
 } ctrng_params;
 
 int ctrng_block(int algorithm, int rounds, const uint64_t ctr[4],

@@ -15,7 +15,7 @@ from . import _fill
 from ._ctrng import ffi
 from .key import Key, check_int
 
-__all__ = ["random_raw", "random", "standard_normal", "integers", "bernoulli"]
+__all__ = ["random_raw", "random", "uniform", "standard_normal", "normal", "integers", "bernoulli"]
 
 _MAX_N = 1 << 63
 
@@ -91,15 +91,48 @@ def random_raw(key, n=None, start=0, dtype=np.uint32, *, out=None, threads=None)
     return res
 
 
+def _float_fill(key, uniform, name, n, start, dtype, out, threads, affine=None):
+    """Uniform or normal floats, optionally loc + scale * x (affine)."""
+    key = _check_key(key)
+    dt = _dtype(dtype, (np.float32, np.float64), name)
+    if uniform:
+        kind = _fill.UNIFORM_F32 if dt == np.float32 else _fill.UNIFORM_F64
+    else:
+        kind = _fill.NORMAL_F32 if dt == np.float32 else _fill.NORMAL_F64
+    start = _start(start)
+    res, flat, n = prepare_out(out, n, dt)
+    prm = None
+    if affine is not None:
+        prm = ffi.new("ctrng_params *")
+        prm.affine = 1
+        prm.loc, prm.scale = affine
+    run_fill(key, kind, start, n, flat, params=prm, threads=threads)
+    return res
+
+
+def _real(value, name):
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a real number, not {type(value).__name__}")
+    value = float(value)
+    if not np.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    return value
+
+
 def random(key, n=None, start=0, dtype=np.float64, *, out=None, threads=None):
     """Uniform floats in [0, 1): float64 (u64 >> 11) * 2**-53 from uint64
     element i; float32 (u32 >> 8) * 2**-24 from uint32 element i."""
-    key = _check_key(key)
-    dt = _dtype(dtype, (np.float32, np.float64), "random")
-    kind = _fill.UNIFORM_F32 if dt == np.float32 else _fill.UNIFORM_F64
-    res, flat, n = prepare_out(out, n, dt)
-    run_fill(key, kind, _start(start), n, flat, threads=threads)
-    return res
+    return _float_fill(key, True, "random", n, start, dtype, out, threads)
+
+
+def uniform(key, low=0.0, high=1.0, n=None, start=0, dtype=np.float64, *, out=None, threads=None):
+    """Uniform floats in [low, high): element i is u * (high - low) + low
+    with u = ctrng.random's element i, computed in the output's precision
+    (float32 rounds twice, so high itself can come out for float32)."""
+    low, high = _real(low, "low"), _real(high, "high")
+    if not high >= low or not np.isfinite(high - low):
+        raise ValueError(f"need low <= high with a finite difference, got low={low}, high={high}")
+    return _float_fill(key, True, "uniform", n, start, dtype, out, threads, (low, high - low))
 
 
 def standard_normal(key, n=None, start=0, dtype=np.float64, *, out=None, threads=None):
@@ -117,12 +150,16 @@ def standard_normal(key, n=None, start=0, dtype=np.float64, *, out=None, threads
     log, sin and cos are ctrng's own polynomials (a few ulps from the
     correctly rounded functions), evaluated identically on every code path.
     """
-    key = _check_key(key)
-    dt = _dtype(dtype, (np.float32, np.float64), "standard_normal")
-    kind = _fill.NORMAL_F32 if dt == np.float32 else _fill.NORMAL_F64
-    res, flat, n = prepare_out(out, n, dt)
-    run_fill(key, kind, _start(start), n, flat, threads=threads)
-    return res
+    return _float_fill(key, False, "standard_normal", n, start, dtype, out, threads)
+
+
+def normal(key, loc=0.0, scale=1.0, n=None, start=0, dtype=np.float64, *, out=None, threads=None):
+    """Normal variates: element i is z * scale + loc with z =
+    ctrng.standard_normal's element i, in the output's precision."""
+    loc, scale = _real(loc, "loc"), _real(scale, "scale")
+    if scale < 0:
+        raise ValueError(f"scale must be non-negative, got {scale}")
+    return _float_fill(key, False, "normal", n, start, dtype, out, threads, (loc, scale))
 
 
 _INT_DTYPES = (np.int32, np.int64, np.uint32, np.uint64)
