@@ -8,6 +8,7 @@ ctrng is not a cryptographic generator; use :mod:`secrets` for that.
 """
 
 from ._fill import available_isas
+from . import init
 from .bitgen import Philox4x32, Philox4x64, Threefry4x32, Threefry4x64
 from .generator import Generator
 from .key import Key

@@ -28,7 +28,7 @@ from .numba import stream_words
 from .numba._device import (M32, ONE, S11, S32, U64, _is64, _pick, bounded_offset, box_muller_f32,
                             box_muller_f64, random_raw64, stream_block)
 
-__all__ = ["random_raw", "random", "standard_normal", "integers", "bernoulli"]
+__all__ = ["random_raw", "random", "standard_normal", "integers", "bernoulli", "as_device_array"]
 
 THREADS_PER_BLOCK = 256
 # Enough thread blocks to fill a large GPU; each thread then loops.
@@ -127,18 +127,22 @@ def _launch(kernel, work, *args):
     kernel[blocks, THREADS_PER_BLOCK](*args)
 
 
+def as_device_array(obj):
+    """A Numba device array viewing `obj` (zero-copy)."""
+    if getattr(obj, "__cuda_ndarray__", False):  # a Numba device array
+        return obj
+    if hasattr(obj, "__cuda_array_interface__"):  # CuPy, PyTorch, ...
+        return cuda.as_cuda_array(obj)
+    raise TypeError(f"expected a CUDA array (__cuda_array_interface__), not {type(obj).__name__}")
+
+
 def _device_out(out, n, dt):
     """A device array of n elements of dt: `out` wrapped zero-copy, or new."""
     if out is None:
         if n is None:
             raise TypeError("n is required when out is not given")
         return cuda.device_array(check_int(n, "n", 1 << 63), dt)
-    if getattr(out, "__cuda_ndarray__", False):  # a Numba device array
-        arr = out
-    elif hasattr(out, "__cuda_array_interface__"):  # CuPy, PyTorch, ...
-        arr = cuda.as_cuda_array(out)
-    else:
-        raise TypeError(f"out must be a CUDA array (__cuda_array_interface__), not {type(out).__name__}")
+    arr = as_device_array(out)
     if arr.dtype != dt:
         raise TypeError(f"out has dtype {arr.dtype}; expected {dt}")
     if not arr.is_c_contiguous():

@@ -1,0 +1,326 @@
+"""Initializers for model weights, in the conventions of ``torch.nn.init``,
+reproducible per parameter and shardable.
+
+Each initializer fills an array in place from a :class:`ctrng.Key`:
+
+* NumPy arrays are filled by the multi-threaded C core, at the speed of its
+  fills (the affine map is fused into the fill);
+* CUDA arrays (anything with ``__cuda_array_interface__``: CuPy, PyTorch,
+  Numba) get exactly the same values: computed on the host and copied in.
+
+**One stream per parameter.** ``parameter_key(root, ident)`` names the
+stream of one parameter: an int ident (the parameter's index) gives stream
+``ident``; a str ident (its dotted name, ``"encoder.layers.3.weight"``) gives
+stream ``BLAKE2b(name) mod 2**32``, and ``parameter_keys`` checks that the
+names of a model do not collide.  Both use rank ``INIT_RANK = 2**32 - 1``,
+set aside for weights that every worker must agree on, so a model
+initialised twice, on one rank or a thousand, CPU or GPU, gets the same
+weights.
+
+**Sharding.** Element ``idx`` of a full tensor of shape ``full_shape`` is
+element ``ravel_multi_index(idx, full_shape)`` of the stream.  A rank that
+holds only a block of the tensor (rows ``[a, b)`` in tensor parallelism, or
+any box of slices) passes ``full_shape`` and ``index`` and gets exactly that
+block of the full tensor, without generating the rest; fans and gains come
+from ``full_shape``.  (``orthogonal_`` needs the whole matrix: it computes it
+and keeps the block.)
+
+>>> import numpy as np, ctrng
+>>> key = ctrng.init.parameter_key(2024, "fc1.weight")
+>>> w = np.empty((256, 128), np.float32)
+>>> _ = ctrng.init.kaiming_uniform_(w, key, a=5 ** 0.5)
+>>> shard = np.empty((64, 128), np.float32)   # rows 64..127 on this rank
+>>> _ = ctrng.init.kaiming_uniform_(shard, key, a=5 ** 0.5, full_shape=(256, 128),
+...                                 index=(slice(64, 128),))
+>>> bool((shard == w[64:128]).all())
+True
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+
+import numpy as np
+
+from .key import DEFAULT_ALGORITHM, Key
+from .stateless import normal, random, uniform
+
+__all__ = ["INIT_RANK", "parameter_key", "parameter_keys", "calculate_gain", "uniform_", "normal_",
+           "trunc_normal_", "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_",
+           "orthogonal_"]
+
+INIT_RANK = (1 << 32) - 1
+
+
+def _name_stream(name):
+    digest = hashlib.blake2b(b"ctrng parameter v1\x00" + name.encode("utf-8"), digest_size=8).digest()
+    return int.from_bytes(digest, "little") & 0xFFFFFFFF
+
+
+def parameter_key(root, ident, algorithm=DEFAULT_ALGORITHM):
+    """The Key of one parameter: rank INIT_RANK, stream `ident` (an int index)
+    or a 32-bit BLAKE2b hash of `ident` (a str name)."""
+    if isinstance(ident, str):
+        stream = _name_stream(ident)
+    elif isinstance(ident, bool) or not isinstance(ident, (int, np.integer)):
+        raise TypeError(f"ident must be an int index or a str name, not {type(ident).__name__}")
+    else:
+        stream = ident
+    return Key(root, rank=INIT_RANK, stream=stream, algorithm=algorithm)
+
+
+def parameter_keys(root, names, algorithm=DEFAULT_ALGORITHM):
+    """{name: Key} for the parameter names of a model; raises ValueError if
+    two names hash to the same stream (then pass indices instead)."""
+    keys, seen = {}, {}
+    for name in names:
+        key = parameter_key(root, name, algorithm)
+        if key.stream in seen and seen[key.stream] != name:
+            raise ValueError(f"parameter names {seen[key.stream]!r} and {name!r} share stream {key.stream}; "
+                             "use parameter indices for this model")
+        seen[key.stream] = name
+        keys[name] = key
+    return keys
+
+
+_GAINS = {"linear": 1.0, "identity": 1.0, "sigmoid": 1.0, "tanh": 5.0 / 3, "relu": math.sqrt(2.0),
+          "selu": 3.0 / 4}
+_CONV = ("conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d")
+
+
+def calculate_gain(nonlinearity, param=None):
+    """The recommended gain for a nonlinearity, as torch.nn.init.calculate_gain."""
+    if nonlinearity in _CONV:
+        return 1.0
+    if nonlinearity == "leaky_relu":
+        slope = 0.01 if param is None else param
+        if isinstance(slope, bool) or not isinstance(slope, (int, float)):
+            raise ValueError(f"negative_slope {slope!r} is not a valid number")
+        return math.sqrt(2.0 / (1 + slope ** 2))
+    if nonlinearity in _GAINS:
+        return _GAINS[nonlinearity]
+    raise ValueError(f"unsupported nonlinearity {nonlinearity!r}")
+
+
+def _fans(shape):
+    if len(shape) < 2:
+        raise ValueError("fan in and fan out need a tensor of at least 2 dimensions")
+    receptive = math.prod(shape[2:])
+    return shape[1] * receptive, shape[0] * receptive
+
+
+# -- placing a block of the full tensor ---------------------------------------
+def _target(array):
+    """(host array to fill, copy-back function or None)."""
+    if isinstance(array, np.ndarray):
+        if array.dtype not in (np.float32, np.float64):
+            raise TypeError(f"array must be float32 or float64, not {array.dtype}")
+        if not array.flags.writeable:
+            raise ValueError("array is read-only")
+        return array, None
+    if hasattr(array, "__cuda_array_interface__") or getattr(array, "__cuda_ndarray__", False):
+        from .cuda import as_device_array
+        dev = as_device_array(array)
+        if dev.dtype not in (np.float32, np.float64):
+            raise TypeError(f"array must be float32 or float64, not {dev.dtype}")
+        return np.empty(dev.shape, dev.dtype), dev.copy_to_device
+    raise TypeError(f"array must be a numpy array or a CUDA array, not {type(array).__name__}")
+
+
+def _block(shape, full_shape, index):
+    """Check the block and return (full_shape, index as a tuple of
+    (start, stop) per dimension)."""
+    full = tuple(shape) if full_shape is None else tuple(int(d) for d in full_shape)
+    if len(full) != len(shape):
+        raise ValueError(f"full_shape {full} has {len(full)} dimensions, the array {len(shape)}")
+    index = () if index is None else tuple(index)
+    if len(index) > len(full):
+        raise ValueError("index has more entries than full_shape has dimensions")
+    spans = []
+    for d, size in enumerate(full):
+        s = index[d] if d < len(index) else slice(None)
+        if not isinstance(s, slice) or s.step not in (None, 1):
+            raise ValueError("index must be slices with step 1")
+        start, stop, _ = s.indices(size)
+        if stop - start != shape[d]:
+            raise ValueError(f"index selects {max(stop - start, 0)} entries of dimension {d}, "
+                             f"the array has {shape[d]}")
+        spans.append((start, stop))
+    return full, spans
+
+
+def _fill_block(fill, host, full, spans):
+    """Call fill(out, start) for every run of the block that is contiguous in
+    the full tensor's C order."""
+    if host.size == 0:
+        return
+    strides = [math.prod(full[d + 1:]) for d in range(len(full))]
+    # Trailing dimensions taken whole merge into one run.
+    inner = len(full)
+    while inner > 1 and spans[inner - 1] == (0, full[inner - 1]):
+        inner -= 1
+    run = (spans[inner - 1][1] - spans[inner - 1][0]) * strides[inner - 1]
+    flat = host.reshape(-1) if host.flags.c_contiguous else None
+    target = flat if flat is not None else np.empty(host.size, host.dtype)
+    for n, outer in enumerate(np.ndindex(*[b - a for a, b in spans[:inner - 1]])):
+        start = sum((spans[d][0] + i) * strides[d] for d, i in enumerate(outer))
+        start += spans[inner - 1][0] * strides[inner - 1]
+        fill(target[n * run:(n + 1) * run], start)
+    if flat is None:
+        host[...] = target.reshape(host.shape)
+
+
+def _init(array, key, fill, full_shape, index):
+    if not isinstance(key, Key):
+        raise TypeError(f"key must be a ctrng.Key, not {type(key).__name__}")
+    host, copy_back = _target(array)
+    full, spans = _block(host.shape, full_shape, index)
+    _fill_block(fill, host, full, spans)
+    if copy_back is not None:
+        copy_back(host)
+    return array
+
+
+# -- the initializers -----------------------------------------------------------
+def uniform_(array, key, a=0.0, b=1.0, *, full_shape=None, index=None):
+    """Fill with U(a, b): element i is ctrng.uniform(key, a, b)'s element i."""
+    return _init(array, key, lambda out, start: uniform(key, a, b, start=start, dtype=out.dtype, out=out),
+                 full_shape, index)
+
+
+def normal_(array, key, mean=0.0, std=1.0, *, full_shape=None, index=None):
+    """Fill with N(mean, std^2): element i is ctrng.normal(key, mean, std)'s
+    element i."""
+    return _init(array, key, lambda out, start: normal(key, mean, std, start=start, dtype=out.dtype, out=out),
+                 full_shape, index)
+
+
+def xavier_uniform_(array, key, gain=1.0, *, full_shape=None, index=None):
+    """U(-b, b), b = gain sqrt(6 / (fan_in + fan_out)) (Glorot & Bengio)."""
+    fan_in, fan_out = _fans(full_shape or _shape(array))
+    bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
+    return uniform_(array, key, -bound, bound, full_shape=full_shape, index=index)
+
+
+def xavier_normal_(array, key, gain=1.0, *, full_shape=None, index=None):
+    """N(0, s^2), s = gain sqrt(2 / (fan_in + fan_out))."""
+    fan_in, fan_out = _fans(full_shape or _shape(array))
+    return normal_(array, key, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)), full_shape=full_shape,
+                   index=index)
+
+
+def _kaiming_std(shape, a, mode, nonlinearity):
+    fan_in, fan_out = _fans(shape)
+    if mode not in ("fan_in", "fan_out"):
+        raise ValueError(f"mode must be 'fan_in' or 'fan_out', got {mode!r}")
+    return calculate_gain(nonlinearity, a) / math.sqrt(fan_in if mode == "fan_in" else fan_out)
+
+
+def kaiming_uniform_(array, key, a=0.0, mode="fan_in", nonlinearity="leaky_relu", *, full_shape=None,
+                     index=None):
+    """U(-b, b), b = gain sqrt(3 / fan) (He et al.), as torch.nn.init."""
+    bound = math.sqrt(3.0) * _kaiming_std(full_shape or _shape(array), a, mode, nonlinearity)
+    return uniform_(array, key, -bound, bound, full_shape=full_shape, index=index)
+
+
+def kaiming_normal_(array, key, a=0.0, mode="fan_in", nonlinearity="leaky_relu", *, full_shape=None,
+                    index=None):
+    """N(0, s^2), s = gain / sqrt(fan) (He et al.), as torch.nn.init."""
+    std = _kaiming_std(full_shape or _shape(array), a, mode, nonlinearity)
+    return normal_(array, key, 0.0, std, full_shape=full_shape, index=index)
+
+
+def _shape(array):
+    return tuple(array.shape)
+
+
+# Wichura's AS 241 (PPND16): the normal quantile to about 1e-16.
+_AS241_A = (3.387132872796366608, 133.14166789178437745, 1971.5909503065514427, 13731.693765509461125,
+            45921.953931549871457, 67265.770927008700853, 33430.575583588128105, 2509.0809287301226727)
+_AS241_B = (1.0, 42.313330701600911252, 687.1870074920579083, 5394.1960214247511077,
+            21213.794301586595867, 39307.89580009271061, 28729.085735721942674, 5226.495278852545925)
+_AS241_C = (1.42343711074968357734, 4.6303378461565452959, 5.7694972214606914055, 3.64784832476320460504,
+            1.27045825245236838258, .24178072517745061177, .0227238449892691845833, 7.7454501427834140764e-4)
+_AS241_D = (1.0, 2.05319162663775882187, 1.6763848301838038494, .68976733498510000455,
+            .14810397642748007459, .0151986665636164571966, 5.475938084995344946e-4, 1.05075007164441684324e-9)
+_AS241_E = (6.6579046435011037772, 5.4637849111641143699, 1.7848265399172913358, .29656057182850489123,
+            .026532189526576123093, .0012426609473880784386, 2.71155556874348757815e-5, 2.01033439929228813265e-7)
+_AS241_F = (1.0, .59983220655588793769, .13692988092273580531, .0148753612908506148525,
+            7.868691311456132591e-4, 1.8463183175100546818e-5, 1.4215117583164458887e-7, 2.04426310338993978564e-15)
+
+
+def _poly(coeffs, x):
+    acc = np.zeros_like(x)
+    for c in reversed(coeffs):
+        acc = acc * x + c
+    return acc
+
+
+def ndtri(p):
+    """The standard normal quantile of p in (0, 1), element-wise (AS 241)."""
+    p = np.asarray(p, np.float64)
+    q = p - 0.5
+    out = np.empty_like(p)
+    central = np.abs(q) <= 0.425
+    r = 0.180625 - q[central] ** 2
+    out[central] = q[central] * _poly(_AS241_A, r) / _poly(_AS241_B, r)
+    tail = ~central
+    r = np.sqrt(-np.log(np.where(q[tail] < 0, p[tail], 1.0 - p[tail])))
+    near = r <= 5.0
+    val = np.where(near, _poly(_AS241_C, r - 1.6) / _poly(_AS241_D, r - 1.6),
+                   _poly(_AS241_E, r - 5.0) / _poly(_AS241_F, r - 5.0))
+    out[tail] = np.where(q[tail] < 0, -val, val)
+    return out
+
+
+def _phi(x):
+    return 0.5 * math.erfc(-x / math.sqrt(2.0))
+
+
+def trunc_normal_(array, key, mean=0.0, std=1.0, a=-2.0, b=2.0, *, full_shape=None, index=None):
+    """N(mean, std^2) truncated to [a, b], exactly: by inversion, element i is
+    mean + std Phi^-1(Phi(alpha) + u_i (Phi(beta) - Phi(alpha))), alpha, beta
+    the standardised bounds and u_i ctrng.random's float64 element i; no
+    rejection, so no bias and fixed positions.  When the interval lies in
+    the upper tail the mirrored form is used, which keeps Phi away from 1."""
+    if not std > 0:
+        raise ValueError(f"std must be positive, got {std}")
+    if not a < b:
+        raise ValueError(f"need a < b, got a={a}, b={b}")
+    alpha, beta = (a - mean) / std, (b - mean) / std
+    flip = alpha > 0  # work in the lower tail, where Phi keeps its precision
+    lo, hi = (-beta, -alpha) if flip else (alpha, beta)
+    plo, phi = _phi(lo), _phi(hi)
+
+    def fill(out, start):
+        u = random(key, out.size, start)
+        z = ndtri(plo + u * (phi - plo))
+        z = np.clip(-z if flip else z, alpha, beta)  # rounding at the ends only
+        out[...] = mean + std * z
+
+    return _init(array, key, fill, full_shape, index)
+
+
+def orthogonal_(array, key, gain=1.0, *, full_shape=None, index=None):
+    """A (semi-)orthogonal matrix (Saxe et al.), as torch.nn.init.orthogonal_:
+    the Q of the QR decomposition of a standard normal matrix (float64, from
+    the key) with the signs of R's diagonal, times `gain`.  The QR is
+    LAPACK's: on other BLAS builds the last bits may differ."""
+    full = tuple(full_shape or _shape(array))
+    if len(full) < 2:
+        raise ValueError("orthogonal_ needs a tensor of at least 2 dimensions")
+    rows, cols = full[0], math.prod(full[1:])
+    z = normal(key, 0.0, 1.0, rows * cols).reshape(rows, cols)
+    if rows < cols:
+        z = z.T
+    q, r = np.linalg.qr(z)
+    q *= np.sign(np.diag(r))
+    if rows < cols:
+        q = q.T
+    whole = (gain * q).reshape(full)
+
+    def fill(out, start):
+        out[...] = whole.reshape(-1)[start:start + out.size]
+
+    return _init(array, key, fill, full_shape, index)

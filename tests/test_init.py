@@ -1,0 +1,186 @@
+"""ctrng.init: torch.nn.init conventions, exact per-parameter streams,
+shards equal to the slice of the full tensor, distributions checked with
+stated false-alarm rates."""
+
+import json
+import math
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+from scipy import special, stats
+
+import ctrng
+from ctrng import init
+
+ALPHA = 1e-6  # false-alarm rate of each statistical test
+KEY = init.parameter_key(2024, "encoder.layers.3.weight")
+
+
+def test_parameter_keys_are_stable_and_exact_for_indices():
+    assert init.parameter_key(7, 12) == ctrng.Key(7, rank=init.INIT_RANK, stream=12)
+    # pinned: the name -> stream map is part of the format
+    assert init.parameter_key(7, "fc1.weight").stream == init.parameter_key(9, "fc1.weight").stream
+    assert init.parameter_key(7, "fc1.weight").stream == 161025468
+    keys = init.parameter_keys(7, ["a.weight", "a.bias", "b.weight"])
+    assert len({k.stream for k in keys.values()}) == 3
+    with pytest.raises(TypeError):
+        init.parameter_key(7, 1.5)
+
+
+def test_parameter_keys_refuse_colliding_names(monkeypatch):
+    monkeypatch.setattr(init, "_name_stream", lambda name: 5)
+    with pytest.raises(ValueError, match="share stream"):
+        init.parameter_keys(7, ["x", "y"])
+
+
+def test_gains_and_fans_follow_torch():
+    assert init.calculate_gain("relu") == math.sqrt(2)
+    assert init.calculate_gain("tanh") == 5 / 3
+    assert init.calculate_gain("leaky_relu", 0.2) == math.sqrt(2 / 1.04)
+    assert init.calculate_gain("conv2d") == 1.0
+    with pytest.raises(ValueError):
+        init.calculate_gain("swish")
+    w = np.empty((64, 32, 3, 3), np.float32)  # fan_in 288, fan_out 576
+    init.kaiming_uniform_(w, KEY, a=math.sqrt(5))
+    bound = math.sqrt(3) * math.sqrt(2 / 6) / math.sqrt(288)
+    assert np.array_equal(w.ravel(), ctrng.uniform(KEY, -bound, bound, w.size, dtype=np.float32))
+    init.xavier_uniform_(w, KEY, gain=2.0)
+    bound = 2.0 * math.sqrt(6 / (288 + 576))
+    assert np.array_equal(w.ravel(), ctrng.uniform(KEY, -bound, bound, w.size, dtype=np.float32))
+    init.kaiming_normal_(w, KEY, mode="fan_out", nonlinearity="relu")
+    assert np.array_equal(w.ravel(), ctrng.normal(KEY, 0.0, math.sqrt(2) / math.sqrt(576), w.size,
+                                                  dtype=np.float32))
+    with pytest.raises(ValueError, match="2 dimensions"):
+        init.xavier_normal_(np.empty(5), KEY)
+
+
+@pytest.mark.parametrize("fn, cdf", [
+    (lambda w: init.uniform_(w, KEY, -0.5, 1.5), stats.uniform(-0.5, 2.0).cdf),
+    (lambda w: init.normal_(w, KEY, 0.3, 2.0), stats.norm(0.3, 2.0).cdf),
+    (lambda w: init.xavier_normal_(w, KEY), stats.norm(0, math.sqrt(2 / (300 + 400))).cdf),
+    (lambda w: init.kaiming_normal_(w, KEY), stats.norm(0, math.sqrt(2 / 1.0001) / math.sqrt(300)).cdf),
+    (lambda w: init.trunc_normal_(w, KEY, 0.0, 1.0, -2.0, 2.0), stats.truncnorm(-2, 2).cdf),
+    (lambda w: init.trunc_normal_(w, KEY, 1.0, 0.5, 2.5, 4.0), stats.truncnorm(3, 6, loc=1.0, scale=0.5).cdf),
+    (lambda w: init.trunc_normal_(w, KEY, 0.0, 1.0, -9.0, -6.0), stats.truncnorm(-9, -6).cdf),
+])
+def test_initializers_have_their_distribution(fn, cdf):
+    """Kolmogorov-Smirnov against the target over 120000 float64 values,
+    false-alarm rate 1e-6 (the deep-tail truncated normals included: the
+    inversion keeps its precision there)."""
+    w = np.empty((400, 300))
+    fn(w)
+    assert stats.kstest(w.ravel(), cdf).pvalue > ALPHA
+
+
+def test_trunc_normal_stays_in_its_bounds_and_has_its_moments():
+    w = np.empty(200_000, np.float32)
+    w = w.reshape(400, 500)
+    init.trunc_normal_(w, KEY, mean=0.0, std=0.02, a=-0.04, b=0.04)
+    assert w.min() >= -0.04 and w.max() <= 0.04
+    d = stats.truncnorm(-2, 2, scale=0.02)
+    z = (w.mean() - d.mean()) / (d.std() / math.sqrt(w.size))
+    assert abs(z) < stats.norm.isf(ALPHA / 2)
+
+
+def test_ndtri_matches_scipy():
+    p = np.concatenate([np.logspace(-300, -1, 3000), np.linspace(0.01, 0.99, 3001),
+                        1 - np.logspace(-16, -1, 1000)])
+    want = special.ndtri(p)
+    assert np.max(np.abs(init.ndtri(p) - want) / np.maximum(1, np.abs(want))) < 4e-15
+
+
+@pytest.mark.parametrize("shape", [(50, 30), (30, 50), (8, 4, 3, 3)])
+def test_orthogonal(shape):
+    w = np.empty(shape)
+    init.orthogonal_(w, KEY, gain=1.5)
+    m = w.reshape(shape[0], -1) / 1.5
+    gram = m @ m.T if m.shape[0] <= m.shape[1] else m.T @ m
+    assert np.allclose(gram, np.eye(gram.shape[0]), atol=1e-12)
+
+
+SHARDS = [
+    (slice(16, 48),),                        # rows (tensor parallel, row split)
+    (slice(None), slice(8, 20)),             # columns
+    (slice(5, 9), slice(3, 30)),             # a box
+]
+
+
+@pytest.mark.parametrize("index", SHARDS)
+@pytest.mark.parametrize("name, fn", [
+    ("uniform", lambda w, **kw: init.uniform_(w, KEY, -1.0, 1.0, **kw)),
+    ("kaiming_normal", lambda w, **kw: init.kaiming_normal_(w, KEY, **kw)),
+    ("xavier_uniform", lambda w, **kw: init.xavier_uniform_(w, KEY, **kw)),
+    ("trunc_normal", lambda w, **kw: init.trunc_normal_(w, KEY, 0.1, 0.3, **kw)),
+    ("orthogonal", lambda w, **kw: init.orthogonal_(w, KEY, **kw)),
+])
+def test_a_shard_is_the_slice_of_the_full_tensor(name, fn, index):
+    full = np.empty((64, 32), np.float32)
+    fn(full)
+    shard = np.empty(full[index].shape, np.float32)
+    fn(shard, full_shape=full.shape, index=index)
+    assert np.array_equal(shard, full[index]), name
+
+
+def test_shards_of_a_4d_tensor_and_non_contiguous_targets():
+    full = np.empty((6, 5, 4, 3))
+    init.normal_(full, KEY)
+    index = (slice(1, 4), slice(None), slice(2, 4))
+    shard = np.empty((3, 5, 2, 3))
+    init.normal_(shard, KEY, full_shape=full.shape, index=index)
+    assert np.array_equal(shard, full[index])
+    target = np.zeros((6, 10))[:, ::2]  # a strided view
+    init.uniform_(target, KEY)
+    assert np.array_equal(target.ravel(), ctrng.random(KEY, 30))
+
+
+def test_bad_arguments():
+    w = np.empty((4, 4), np.float32)
+    with pytest.raises(TypeError, match="key"):
+        init.uniform_(w, 3)
+    with pytest.raises(TypeError, match="float32 or float64"):
+        init.uniform_(np.empty((4, 4), np.int32), KEY)
+    with pytest.raises(TypeError, match="numpy array"):
+        init.uniform_([1.0, 2.0], KEY)
+    with pytest.raises(ValueError, match="selects"):
+        init.uniform_(w, KEY, full_shape=(8, 4), index=(slice(0, 5),))
+    with pytest.raises(ValueError, match="step 1"):
+        init.uniform_(w, KEY, full_shape=(8, 4), index=(slice(0, 8, 2),))
+    with pytest.raises(ValueError, match="dimensions"):
+        init.uniform_(w, KEY, full_shape=(16,))
+    with pytest.raises(ValueError, match="std"):
+        init.trunc_normal_(w, KEY, std=0.0)
+    with pytest.raises(ValueError, match="a < b"):
+        init.trunc_normal_(w, KEY, a=1.0, b=1.0)
+    ro = np.empty((4, 4))
+    ro.flags.writeable = False
+    with pytest.raises(ValueError, match="read-only"):
+        init.normal_(ro, KEY)
+
+
+def test_gpu_arrays_get_the_cpu_values_under_the_simulator():
+    script = textwrap.dedent("""
+        import json
+        import numpy as np
+        from numba import cuda
+        import ctrng
+        from ctrng import init
+        key = init.parameter_key(1, 3)
+        results = []
+        for fn in (lambda w: init.kaiming_uniform_(w, key), lambda w: init.trunc_normal_(w, key),
+                   lambda w: init.orthogonal_(w, key)):
+            host = np.empty((12, 8), np.float32)
+            fn(host)
+            dev = cuda.device_array((12, 8), np.float32)
+            fn(dev)
+            results.append(bool(np.array_equal(dev.copy_to_host(), host)))
+        print(json.dumps(results))
+    """)
+    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1")
+    run = subprocess.run([sys.executable, "-W", "ignore", "-c", script], env=env, capture_output=True,
+                         text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert json.loads(run.stdout.strip().splitlines()[-1]) == [True, True, True]
