@@ -131,19 +131,6 @@ uint64_t ctrng_integer_retry(const ctrng_stream *s, int kind, uint64_t range, ui
     return off;
 }
 
-/* loc + scale * x over a finished piece (still in L1), in its precision. */
-static void apply_affine(int kind, const ctrng_params *prm, void *out, size_t n)
-{
-    if (prm == NULL || !prm->affine) return;
-    if (kind == CTRNG_UNIFORM_F32 || kind == CTRNG_NORMAL_F32) {
-        float *o = out, loc = (float)prm->loc, scale = (float)prm->scale;
-        for (size_t i = 0; i < n; i++) o[i] = o[i] * scale + loc;
-    } else if (kind == CTRNG_UNIFORM_F64 || kind == CTRNG_NORMAL_F64) {
-        double *o = out;
-        for (size_t i = 0; i < n; i++) o[i] = o[i] * prm->scale + prm->loc;
-    }
-}
-
 static size_t out_bytes(int kind, const ctrng_params *prm)
 {
     switch (kind) {
@@ -211,7 +198,7 @@ int ctrng_fill(const ctrng_stream *s, int kind, const ctrng_params *prm, uint64_
         size_t take = per_group - head < n ? per_group - head : n;
         blocks(s, group * group_blocks, (size_t)group_blocks, raw);
         transform(s, prm, raw, per_group, group * per_group, tmp);
-        apply_affine(kind, prm, tmp, per_group);
+        if (prm && prm->affine) k->affine(kind, prm, tmp, per_group);
         memcpy(o, tmp + head * osize, take * osize);
         o += take * osize;
         n -= take;
@@ -225,7 +212,7 @@ int ctrng_fill(const ctrng_stream *s, int kind, const ctrng_params *prm, uint64_
         } else {
             blocks(s, group * group_blocks, groups * group_blocks, raw);
             transform(s, prm, raw, count, group * per_group, o);
-            apply_affine(kind, prm, o, count);
+            if (prm && prm->affine) k->affine(kind, prm, o, count);
         }
         o += count * osize;
         n -= count;
@@ -234,7 +221,7 @@ int ctrng_fill(const ctrng_stream *s, int kind, const ctrng_params *prm, uint64_
     if (n) { /* partial last group */
         blocks(s, group * group_blocks, (size_t)group_blocks, raw);
         transform(s, prm, raw, per_group, group * per_group, tmp);
-        apply_affine(kind, prm, tmp, per_group);
+        if (prm && prm->affine) k->affine(kind, prm, tmp, per_group);
         memcpy(o, tmp, n * osize);
     }
     return CTRNG_OK;

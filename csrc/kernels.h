@@ -20,9 +20,14 @@ typedef void (*ctrng_transform_fn)(const ctrng_stream *s, const ctrng_params *pr
                                    const uint32_t *raw, size_t n, uint64_t first,
                                    void *out);
 
+/* loc + scale * x over n finished uniform or normal values (still in L1),
+ * in their precision: x * scale, then + loc. */
+typedef void (*ctrng_affine_fn)(int kind, const ctrng_params *prm, void *out, size_t n);
+
 typedef struct {
     ctrng_blocks_fn blocks[4];
     ctrng_transform_fn transform[CTRNG_NKINDS];
+    ctrng_affine_fn affine;
 } ctrng_kernels;
 
 extern const ctrng_kernels ctrng_kernels_portable;

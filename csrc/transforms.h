@@ -300,6 +300,24 @@ CTRNG_TARGET static void FN(bernoulli)(const ctrng_stream *s, const ctrng_params
     }
 }
 
+/* ---- affine map ---------------------------------------------------------- */
+
+CTRNG_TARGET static void FN(affine)(int kind, const ctrng_params *prm, void *out, size_t n)
+{
+    if (kind == CTRNG_UNIFORM_F32 || kind == CTRNG_NORMAL_F32) {
+        float *o = out, loc = (float)prm->loc, scale = (float)prm->scale;
+        size_t i = 0;
+        for (; i + 8 <= n; i += 8) STORE(o + i, LOAD(v8f, o + i) * scale + loc);
+        for (; i < n; i++) o[i] = o[i] * scale + loc;
+    } else if (kind == CTRNG_UNIFORM_F64 || kind == CTRNG_NORMAL_F64) {
+        double *o = out, loc = prm->loc, scale = prm->scale;
+        size_t i = 0;
+        for (; i + 4 <= n; i += 4) STORE(o + i, LOAD(v4d, o + i) * scale + loc);
+        for (; i < n; i++) o[i] = o[i] * scale + loc;
+    }
+}
+
 #define CTRNG_TRANSFORMS                                                             \
     {FN(raw32), FN(uniform_f32), FN(uniform_f64), FN(normal_f32), FN(normal_f64),          \
-     FN(integers_32), FN(integers_64), FN(integers_128), FN(bernoulli)}
+     FN(integers_32), FN(integers_64), FN(integers_128), FN(bernoulli)},                   \
+    FN(affine)

@@ -235,42 +235,39 @@ def _shape(array):
     return tuple(array.shape)
 
 
-# Wichura's AS 241 (PPND16): the normal quantile to about 1e-16.
-_AS241_A = (3.387132872796366608, 133.14166789178437745, 1971.5909503065514427, 13731.693765509461125,
-            45921.953931549871457, 67265.770927008700853, 33430.575583588128105, 2509.0809287301226727)
-_AS241_B = (1.0, 42.313330701600911252, 687.1870074920579083, 5394.1960214247511077,
-            21213.794301586595867, 39307.89580009271061, 28729.085735721942674, 5226.495278852545925)
-_AS241_C = (1.42343711074968357734, 4.6303378461565452959, 5.7694972214606914055, 3.64784832476320460504,
-            1.27045825245236838258, .24178072517745061177, .0227238449892691845833, 7.7454501427834140764e-4)
-_AS241_D = (1.0, 2.05319162663775882187, 1.6763848301838038494, .68976733498510000455,
-            .14810397642748007459, .0151986665636164571966, 5.475938084995344946e-4, 1.05075007164441684324e-9)
-_AS241_E = (6.6579046435011037772, 5.4637849111641143699, 1.7848265399172913358, .29656057182850489123,
-            .026532189526576123093, .0012426609473880784386, 2.71155556874348757815e-5, 2.01033439929228813265e-7)
-_AS241_F = (1.0, .59983220655588793769, .13692988092273580531, .0148753612908506148525,
-            7.868691311456132591e-4, 1.8463183175100546818e-5, 1.4215117583164458887e-7, 2.04426310338993978564e-15)
+_KERNELS = {}
 
 
-def _poly(coeffs, x):
-    acc = np.zeros_like(x)
-    for c in reversed(coeffs):
-        acc = acc * x + c
-    return acc
+def _compiled(name):
+    """The Numba loops below, compiled on first use (keeps `import ctrng`
+    free of compilation)."""
+    if name not in _KERNELS:
+        import numba
+
+        from .numba._device import ndtri as ndtri_scalar
+
+        @numba.njit(parallel=True)
+        def quantiles(p, out):
+            for j in numba.prange(p.size):
+                out[j] = ndtri_scalar(p[j])
+
+        @numba.njit(parallel=True)
+        def truncated(u, plo, width, flip, alpha, beta, mean, std, out):
+            for j in numba.prange(u.size):
+                z = ndtri_scalar(plo + u[j] * width)
+                z = min(max(-z if flip else z, alpha), beta)  # rounding at the ends only
+                out[j] = mean + std * z
+
+        _KERNELS.update(quantiles=quantiles, truncated=truncated)
+    return _KERNELS[name]
 
 
 def ndtri(p):
-    """The standard normal quantile of p in (0, 1), element-wise (AS 241)."""
-    p = np.asarray(p, np.float64)
-    q = p - 0.5
+    """The standard normal quantile of p in (0, 1), element-wise (Wichura's
+    AS 241, about 1e-16 relative)."""
+    p = np.ascontiguousarray(p, np.float64)
     out = np.empty_like(p)
-    central = np.abs(q) <= 0.425
-    r = 0.180625 - q[central] ** 2
-    out[central] = q[central] * _poly(_AS241_A, r) / _poly(_AS241_B, r)
-    tail = ~central
-    r = np.sqrt(-np.log(np.where(q[tail] < 0, p[tail], 1.0 - p[tail])))
-    near = r <= 5.0
-    val = np.where(near, _poly(_AS241_C, r - 1.6) / _poly(_AS241_D, r - 1.6),
-                   _poly(_AS241_E, r - 5.0) / _poly(_AS241_F, r - 5.0))
-    out[tail] = np.where(q[tail] < 0, -val, val)
+    _compiled("quantiles")(p.reshape(-1), out.reshape(-1))
     return out
 
 
@@ -293,11 +290,10 @@ def trunc_normal_(array, key, mean=0.0, std=1.0, a=-2.0, b=2.0, *, full_shape=No
     lo, hi = (-beta, -alpha) if flip else (alpha, beta)
     plo, phi = _phi(lo), _phi(hi)
 
+    truncated = _compiled("truncated")
+
     def fill(out, start):
-        u = random(key, out.size, start)
-        z = ndtri(plo + u * (phi - plo))
-        z = np.clip(-z if flip else z, alpha, beta)  # rounding at the ends only
-        out[...] = mean + std * z
+        truncated(random(key, out.size, start), plo, phi - plo, flip, alpha, beta, mean, std, out)
 
     return _init(array, key, fill, full_shape, index)
 
