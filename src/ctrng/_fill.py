@@ -81,8 +81,7 @@ def fill(key, kind, start, n, out, *, params=None, threads=None, isa="auto"):
     if start + n > length:
         raise ValueError(
             f"start + n = {start + n} is past the end of the stream ({length} elements of this kind)")
-    per_block = length >> 64
-    workers = resolve_threads(threads, n)
+    workers = 1 if threads is None and n < 2 * MIN_PER_THREAD else resolve_threads(threads, n)
     code = ISAS.get(isa) if isinstance(isa, str) else None
     if code is None:
         raise ValueError(f"isa must be one of {sorted(ISAS)}, got {isa!r}")
@@ -92,22 +91,26 @@ def fill(key, kind, start, n, out, *, params=None, threads=None, isa="auto"):
         return out
     stream = key.cstream()
     prm = params if params is not None else ffi.NULL
+    per_block = length >> 64
     buffer = ffi.from_buffer(out, require_writable=True)  # keeps `out` pinned
+    if workers == 1:
+        _check(lib.ctrng_fill(stream, kind, prm, *divmod(start, per_block), n, buffer, code))
+        return out
 
     def piece(lo, hi, dst):
         block, skip = divmod(start + lo, per_block)
-        err = lib.ctrng_fill(stream, kind, prm, block, skip, hi - lo, dst, code)
-        if err:
-            raise RuntimeError(f"ctrng_fill failed: {_ERRORS.get(err, err)}")
+        _check(lib.ctrng_fill(stream, kind, prm, block, skip, hi - lo, dst, code))
 
-    if workers == 1:
-        piece(0, n, buffer)
-    else:
-        # Contiguous pieces: each thread first-touches its own part of `out`.
-        base = ffi.cast("char *", buffer)
-        bounds = [n * i // workers for i in range(workers + 1)]
-        futures = [_executor(workers).submit(piece, lo, hi, base + lo * out.itemsize)
-                   for lo, hi in zip(bounds, bounds[1:])]
-        for f in futures:
-            f.result()
+    # Contiguous pieces: each thread first-touches its own part of `out`.
+    base = ffi.cast("char *", buffer)
+    bounds = [n * i // workers for i in range(workers + 1)]
+    futures = [_executor(workers).submit(piece, lo, hi, base + lo * out.itemsize)
+               for lo, hi in zip(bounds, bounds[1:])]
+    for f in futures:
+        f.result()
     return out
+
+
+def _check(err):
+    if err:
+        raise RuntimeError(f"ctrng_fill failed: {_ERRORS.get(err, err)}")

@@ -146,34 +146,43 @@ class Generator:
                 for j in range(first, first + n)]
 
     # -- drawing --------------------------------------------------------------
-    def _draw(self, fn, unit_bytes, allowed, name, size, dtype, out, *args):
-        dt = stateless._dtype(dtype, allowed, name)
+    def _draw(self, kind, dt, size, out, params=None, raw_words=0):
+        """Claim the elements and fill them: the stateless fill at the
+        cursor, without re-checking what the caller checked.  raw_words > 0
+        marks raw draws of that many 32-bit words per element."""
         shape = _shape(size)
         if out is not None:
-            res, _, n = stateless.prepare_out(out, None, dt)
+            res, flat, n = stateless.prepare_out(out, None, dt)
             if shape is not None and shape != out.shape:
                 raise ValueError(f"size {shape} does not match out.shape {out.shape}")
         else:
-            res = np.empty(shape if shape is not None else (1,), dt)
-        start = self._claim(res.size, unit_bytes(dt))
-        fn(self._key, *args, None, start, dtype=dt, out=res, threads=self.threads)
+            res = flat = np.empty(shape if shape is not None else (1,), dt)
+        n = res.size
+        if raw_words:
+            start = self._claim(n, 4 * raw_words) * raw_words
+            stateless.run_fill(self._key, kind, start, n * raw_words, flat.reshape(-1).view(np.uint32),
+                               threads=self.threads)
+        else:
+            start = self._claim(n, _fill.UNIT_BYTES[kind])
+            stateless.run_fill(self._key, kind, start, n, flat.reshape(-1), params=params, threads=self.threads)
         if out is None and shape is None:
             return res[0]
         return res
 
     def random_raw(self, size=None, dtype=np.uint32, out=None):
         """Raw words of the stream (uint32 or uint64)."""
-        return self._draw(stateless.random_raw, lambda dt: dt.itemsize,
-                          (np.uint32, np.uint64), "random_raw", size, dtype, out)
+        dt = stateless._dtype(dtype, (np.uint32, np.uint64), "random_raw")
+        return self._draw(_fill.RAW32, dt, size, out, raw_words=dt.itemsize // 4)
 
     def random(self, size=None, dtype=np.float64, out=None):
         """Uniform floats in [0, 1), as ``numpy.random.Generator.random``."""
-        return self._draw(stateless.random, lambda dt: dt.itemsize,
-                          (np.float32, np.float64), "random", size, dtype, out)
+        dt = stateless._dtype(dtype, (np.float32, np.float64), "random")
+        return self._draw(_fill.UNIFORM_F32 if dt == np.float32 else _fill.UNIFORM_F64, dt, size, out)
 
     def standard_normal(self, size=None, dtype=np.float64, out=None):
         """Standard normal variates (Box-Muller; see ctrng.standard_normal)."""
-        return self._draw(stateless.standard_normal, lambda dt: dt.itemsize, (np.float32, np.float64), "standard_normal", size, dtype, out)
+        dt = stateless._dtype(dtype, (np.float32, np.float64), "standard_normal")
+        return self._draw(_fill.NORMAL_F32 if dt == np.float32 else _fill.NORMAL_F64, dt, size, out)
 
     def integers(self, low, high=None, size=None, dtype=np.int64, endpoint=False):
         """Exactly unbiased integers in [low, high) ([low, high] with
@@ -182,15 +191,25 @@ class Generator:
             low, high = 0, low
         high = check_int(high, "high", (1 << 64) + 1, low=-(1 << 63)) + (1 if endpoint else 0)
         dt = stateless._dtype(dtype, stateless._INT_DTYPES, "integers")
-        kind, _ = stateless.integer_params(low, high, dt)
-        return self._draw(stateless.integers, lambda _dt: _fill.UNIT_BYTES[kind], stateless._INT_DTYPES, "integers",
-                          size, dt, None, low, high)
+        kind, prm = stateless.integer_params(low, high, dt)
+        shape = _shape(size)
+        count = 1 if shape is None else int(np.prod(shape))
+        if -(-self._position // (_fill.UNIT_BYTES[kind] // 4)) + count > stateless.INTEGER_ELEMENTS:
+            raise ValueError("integer draws are limited to the first 2**57 elements of the stream")
+        return self._draw(kind, dt, size, None, params=prm)
 
     def bernoulli(self, p, size=None, dtype=np.bool_):
         """Bernoulli(p) draws (see ctrng.bernoulli)."""
-        stateless.bernoulli_threshold(p)
-        return self._draw(stateless.bernoulli, lambda _dt: _fill.UNIT_BYTES[_fill.BERNOULLI], (np.bool_, np.uint8),
-                          "bernoulli", size, dtype, None, p)
+        dt = stateless._dtype(dtype, (np.bool_, np.uint8), "bernoulli")
+        threshold = stateless.bernoulli_threshold(p)
+        prm = ffi.new("ctrng_params *")
+        prm.threshold = 0 if threshold is None else threshold
+        res = self._draw(_fill.BERNOULLI, np.dtype(np.uint8), size, None, params=prm)
+        if isinstance(res, np.ndarray):
+            if threshold is None:  # p == 1: all ones (the positions are used all the same)
+                res[...] = 1
+            return res.view(dt)
+        return dt.type(1 if threshold is None else res)
 
     def uniform(self, low=0.0, high=1.0, size=None):
         """Uniform float64 on [low, high): low + (high - low) * random()."""
