@@ -178,28 +178,28 @@ def _fill_blocks(name, key, n, start, dt, out):
 
 def random_raw(key, n=None, start=0, dtype=np.uint32, out=None):
     """Raw words on the GPU; the same bits as ctrng.random_raw."""
-    dt = stateless._dtype(dtype, (np.uint32, np.uint64), "random_raw")
+    dt = stateless.check_dtype(dtype, (np.uint32, np.uint64), "random_raw")
     return _fill_blocks("raw32" if dt == np.uint32 else "raw64", key, n, start, dt, out)
 
 
 def random(key, n=None, start=0, dtype=np.float32, out=None):
     """Uniform floats in [0, 1) on the GPU (default float32); the same bits
     as ctrng.random."""
-    dt = stateless._dtype(dtype, (np.float32, np.float64), "random")
+    dt = stateless.check_dtype(dtype, (np.float32, np.float64), "random")
     return _fill_blocks("uniform_f32" if dt == np.float32 else "uniform_f64", key, n, start, dt, out)
 
 
 def standard_normal(key, n=None, start=0, dtype=np.float32, out=None):
     """Standard normal variates on the GPU (default float32), by the same
     Box-Muller as ctrng.standard_normal."""
-    dt = stateless._dtype(dtype, (np.float32, np.float64), "standard_normal")
+    dt = stateless.check_dtype(dtype, (np.float32, np.float64), "standard_normal")
     return _fill_blocks("normal_f32" if dt == np.float32 else "normal_f64", key, n, start, dt, out)
 
 
 def integers(key, low, high, n=None, start=0, dtype=np.int64, out=None):
     """Exactly unbiased integers in [low, high) on the GPU; the same values
     as ctrng.integers."""
-    dt = stateless._dtype(dtype, stateless._INT_DTYPES, "integers")
+    dt = stateless.check_dtype(dtype, stateless.INT_DTYPES, "integers")
     kind, prm = stateless.integer_params(low, high, dt)
     flat = _device_out(out, n, dt)
     start = _check(key, start, flat.size, _fill.UNIT_BYTES[kind])
@@ -214,7 +214,7 @@ def integers(key, low, high, n=None, start=0, dtype=np.int64, out=None):
 def bernoulli(key, p, n=None, start=0, dtype=np.uint8, out=None):
     """Bernoulli(p) draws on the GPU, as uint8 (or bool); the same values as
     ctrng.bernoulli."""
-    dt = stateless._dtype(dtype, (np.bool_, np.uint8), "bernoulli")
+    dt = stateless.check_dtype(dtype, (np.bool_, np.uint8), "bernoulli")
     threshold = stateless.bernoulli_threshold(p)
     flat = _device_out(out, n, dt)
     start = _check(key, start, flat.size, _fill.UNIT_BYTES[_fill.BERNOULLI])

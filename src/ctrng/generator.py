@@ -156,32 +156,31 @@ class Generator:
             if shape is not None and shape != out.shape:
                 raise ValueError(f"size {shape} does not match out.shape {out.shape}")
         else:
-            res = flat = np.empty(shape if shape is not None else (1,), dt)
-        n = res.size
+            res = np.empty(shape if shape is not None else (1,), dt)
+            flat, n = res.reshape(-1), res.size
         if raw_words:
             start = self._claim(n, 4 * raw_words) * raw_words
-            stateless.run_fill(self._key, kind, start, n * raw_words, flat.reshape(-1).view(np.uint32),
-                               threads=self.threads)
+            stateless.run_fill(self._key, kind, start, n * raw_words, flat.view(np.uint32), threads=self.threads)
         else:
             start = self._claim(n, _fill.UNIT_BYTES[kind])
-            stateless.run_fill(self._key, kind, start, n, flat.reshape(-1), params=params, threads=self.threads)
+            stateless.run_fill(self._key, kind, start, n, flat, params=params, threads=self.threads)
         if out is None and shape is None:
             return res[0]
         return res
 
     def random_raw(self, size=None, dtype=np.uint32, out=None):
         """Raw words of the stream (uint32 or uint64)."""
-        dt = stateless._dtype(dtype, (np.uint32, np.uint64), "random_raw")
+        dt = stateless.check_dtype(dtype, (np.uint32, np.uint64), "random_raw")
         return self._draw(_fill.RAW32, dt, size, out, raw_words=dt.itemsize // 4)
 
     def random(self, size=None, dtype=np.float64, out=None):
         """Uniform floats in [0, 1), as ``numpy.random.Generator.random``."""
-        dt = stateless._dtype(dtype, (np.float32, np.float64), "random")
+        dt = stateless.check_dtype(dtype, (np.float32, np.float64), "random")
         return self._draw(_fill.UNIFORM_F32 if dt == np.float32 else _fill.UNIFORM_F64, dt, size, out)
 
     def standard_normal(self, size=None, dtype=np.float64, out=None):
         """Standard normal variates (Box-Muller; see ctrng.standard_normal)."""
-        dt = stateless._dtype(dtype, (np.float32, np.float64), "standard_normal")
+        dt = stateless.check_dtype(dtype, (np.float32, np.float64), "standard_normal")
         return self._draw(_fill.NORMAL_F32 if dt == np.float32 else _fill.NORMAL_F64, dt, size, out)
 
     def integers(self, low, high=None, size=None, dtype=np.int64, endpoint=False):
@@ -190,7 +189,7 @@ class Generator:
         if high is None:
             low, high = 0, low
         high = check_int(high, "high", (1 << 64) + 1, low=-(1 << 63)) + (1 if endpoint else 0)
-        dt = stateless._dtype(dtype, stateless._INT_DTYPES, "integers")
+        dt = stateless.check_dtype(dtype, stateless.INT_DTYPES, "integers")
         kind, prm = stateless.integer_params(low, high, dt)
         shape = _shape(size)
         count = 1 if shape is None else int(np.prod(shape))
@@ -200,7 +199,7 @@ class Generator:
 
     def bernoulli(self, p, size=None, dtype=np.bool_):
         """Bernoulli(p) draws (see ctrng.bernoulli)."""
-        dt = stateless._dtype(dtype, (np.bool_, np.uint8), "bernoulli")
+        dt = stateless.check_dtype(dtype, (np.bool_, np.uint8), "bernoulli")
         threshold = stateless.bernoulli_threshold(p)
         prm = ffi.new("ctrng_params *")
         prm.threshold = 0 if threshold is None else threshold

@@ -26,7 +26,7 @@ def _check_key(key):
     return key
 
 
-def _dtype(dtype, allowed, what):
+def check_dtype(dtype, allowed, what):
     try:
         dt = np.dtype(dtype)
     except TypeError:
@@ -83,7 +83,7 @@ def random_raw(key, n=None, start=0, dtype=np.uint32, *, out=None, threads=None)
     True
     """
     key = _check_key(key)
-    dt = _dtype(dtype, (np.uint32, np.uint64), "random_raw")
+    dt = check_dtype(dtype, (np.uint32, np.uint64), "random_raw")
     start = _start(start)
     res, flat, n = prepare_out(out, n, dt)
     words = dt.itemsize // 4
@@ -94,7 +94,7 @@ def random_raw(key, n=None, start=0, dtype=np.uint32, *, out=None, threads=None)
 def _float_fill(key, uniform, name, n, start, dtype, out, threads, affine=None):
     """Uniform or normal floats, optionally loc + scale * x (affine)."""
     key = _check_key(key)
-    dt = _dtype(dtype, (np.float32, np.float64), name)
+    dt = check_dtype(dtype, (np.float32, np.float64), name)
     if uniform:
         kind = _fill.UNIFORM_F32 if dt == np.float32 else _fill.UNIFORM_F64
     else:
@@ -162,7 +162,7 @@ def normal(key, loc=0.0, scale=1.0, n=None, start=0, dtype=np.float64, *, out=No
     return _float_fill(key, False, "normal", n, start, dtype, out, threads, (loc, scale))
 
 
-_INT_DTYPES = (np.int32, np.int64, np.uint32, np.uint64)
+INT_DTYPES = (np.int32, np.int64, np.uint32, np.uint64)
 
 # Integer elements must stay below 2**57: the blocks from 2**63 on are where
 # rejected draws are redrawn (see csrc/fill.c, ctrng_integer_retry).
@@ -204,7 +204,7 @@ def integers(key, low, high, n=None, start=0, dtype=np.int64, *, out=None, threa
     (0, 5)
     """
     key = _check_key(key)
-    dt = _dtype(dtype, _INT_DTYPES, "integers")
+    dt = check_dtype(dtype, INT_DTYPES, "integers")
     kind, prm = integer_params(low, high, dt)
     start = _start(start)
     res, flat, n = prepare_out(out, n, dt)
@@ -228,7 +228,7 @@ def bernoulli(key, p, n=None, start=0, *, dtype=np.bool_, out=None, threads=None
     """Bernoulli(p) draws as bool or uint8: element i is 1 when uint64
     element i is below floor(p 2**64), exact for p >= 2**-11."""
     key = _check_key(key)
-    dt = _dtype(dtype, (np.bool_, np.uint8), "bernoulli")
+    dt = check_dtype(dtype, (np.bool_, np.uint8), "bernoulli")
     threshold = bernoulli_threshold(p)
     start = _start(start)
     res, flat, n = prepare_out(out, n, dt)
