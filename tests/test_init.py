@@ -170,17 +170,25 @@ def test_gpu_arrays_get_the_cpu_values_under_the_simulator():
         from ctrng import init
         key = init.parameter_key(1, 3)
         results = []
-        for fn in (lambda w: init.kaiming_uniform_(w, key), lambda w: init.trunc_normal_(w, key),
-                   lambda w: init.orthogonal_(w, key)):
+        for fn in (lambda w, **kw: init.kaiming_uniform_(w, key, **kw),
+                   lambda w, **kw: init.xavier_normal_(w, key, **kw),
+                   lambda w, **kw: init.trunc_normal_(w, key, **kw),
+                   lambda w, **kw: init.orthogonal_(w, key, **kw)):
             host = np.empty((12, 8), np.float32)
             fn(host)
             dev = cuda.device_array((12, 8), np.float32)
             fn(dev)
-            results.append(bool(np.array_equal(dev.copy_to_host(), host)))
+            rows = cuda.device_array((5, 8), np.float32)     # a shard: rows 4..8
+            fn(rows, full_shape=(12, 8), index=(slice(4, 9),))
+            cols = cuda.device_array((12, 3), np.float32)    # a shard: columns 2..4
+            fn(cols, full_shape=(12, 8), index=(slice(None), slice(2, 5)))
+            results.append(bool(np.array_equal(dev.copy_to_host(), host)
+                                and np.array_equal(rows.copy_to_host(), host[4:9])
+                                and np.array_equal(cols.copy_to_host(), host[:, 2:5])))
         print(json.dumps(results))
     """)
     env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1")
     run = subprocess.run([sys.executable, "-W", "ignore", "-c", script], env=env, capture_output=True,
                          text=True, timeout=300)
     assert run.returncode == 0, run.stderr[-2000:]
-    assert json.loads(run.stdout.strip().splitlines()[-1]) == [True, True, True]
+    assert json.loads(run.stdout.strip().splitlines()[-1]) == [True, True, True, True]

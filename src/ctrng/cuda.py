@@ -28,7 +28,8 @@ from .numba import stream_words
 from .numba._device import (M32, ONE, S11, S32, U64, _is64, _pick, bounded_offset, box_muller_f32,
                             box_muller_f64, random_raw64, stream_block)
 
-__all__ = ["random_raw", "random", "standard_normal", "integers", "bernoulli", "as_device_array"]
+__all__ = ["random_raw", "random", "uniform", "standard_normal", "normal", "integers", "bernoulli",
+           "as_device_array"]
 
 THREADS_PER_BLOCK = 256
 # Enough thread blocks to fill a large GPU; each thread then loops.
@@ -70,11 +71,12 @@ def _unit_f64(x):
 def _block_kernel(bits, pairs, convert):
     """A kernel writing elements [first_block * per + skip, ... + n) of a
     distribution made from `bits`-bit words, one word per element (`convert`)
-    or two words per pair of elements (`convert` returns the pair)."""
+    or two words per pair of elements (`convert` returns the pair); with
+    `affine`, x * scale + loc (loc and scale typed as the output)."""
     word = _word32 if bits == 32 else _word64
 
     @cuda.jit
-    def kernel(words, first_block, skip, n, out):
+    def kernel(words, first_block, skip, n, affine, loc, scale, out):
         is64 = _is64(words)
         per = (256 if is64 else 128) // bits  # words per cipher block
         nblocks = (skip + n + per - 1) // per
@@ -84,6 +86,8 @@ def _block_kernel(bits, pairs, convert):
             if pairs:
                 for w in range(0, per, 2):
                     z0, z1 = convert(word(b, w, is64), word(b, w + 1, is64))
+                    if affine:
+                        z0, z1 = z0 * scale + loc, z1 * scale + loc
                     if 0 <= base + w < n:
                         out[base + w] = z0
                     if 0 <= base + w + 1 < n:
@@ -91,7 +95,8 @@ def _block_kernel(bits, pairs, convert):
             else:
                 for w in range(per):
                     if 0 <= base + w < n:
-                        out[base + w] = convert(word(b, w, is64))
+                        x = convert(word(b, w, is64))
+                        out[base + w] = x * scale + loc if affine else x
 
     return kernel
 
@@ -163,16 +168,19 @@ def _check(key, start, n, unit_bytes):
     return start
 
 
-def _fill_blocks(name, key, n, start, dt, out):
-    """The block kernels: every element takes dt.itemsize stream bytes."""
+def _fill_blocks(name, key, n, start, dt, out, affine=None):
+    """The block kernels: every element takes dt.itemsize stream bytes;
+    affine = (loc, scale) maps float results to x * scale + loc."""
     flat = _device_out(out, n, dt)
     start = _check(key, start, flat.size, dt.itemsize)
     if flat.size:
         per = key.block_bytes // dt.itemsize
         first_block, skip = divmod(start, per)
         nblocks = (skip + flat.size + per - 1) // per
+        loc, scale = affine or (0, 1)
+        cast = dt.type if dt.kind == "f" else np.float64
         _launch(_KERNELS[name], nblocks, cuda.to_device(stream_words(key)), U64(first_block), skip,
-                flat.size, flat)
+                flat.size, affine is not None, cast(loc), cast(scale), flat)
     return out if out is not None else flat
 
 
@@ -187,6 +195,22 @@ def random(key, n=None, start=0, dtype=np.float32, out=None):
     as ctrng.random."""
     dt = stateless.check_dtype(dtype, (np.float32, np.float64), "random")
     return _fill_blocks("uniform_f32" if dt == np.float32 else "uniform_f64", key, n, start, dt, out)
+
+
+def uniform(key, low=0.0, high=1.0, n=None, start=0, dtype=np.float32, out=None):
+    """Uniform floats in [low, high) on the GPU: u * (high - low) + low in the
+    output's precision, as ctrng.uniform."""
+    dt = stateless.check_dtype(dtype, (np.float32, np.float64), "uniform")
+    low, high = stateless.check_interval(low, high)
+    return _fill_blocks("uniform_f32" if dt == np.float32 else "uniform_f64", key, n, start, dt, out,
+                        (low, high - low))
+
+
+def normal(key, loc=0.0, scale=1.0, n=None, start=0, dtype=np.float32, out=None):
+    """Normal variates on the GPU: z * scale + loc, as ctrng.normal."""
+    dt = stateless.check_dtype(dtype, (np.float32, np.float64), "normal")
+    loc, scale = stateless.check_loc_scale(loc, scale)
+    return _fill_blocks("normal_f32" if dt == np.float32 else "normal_f64", key, n, start, dt, out, (loc, scale))
 
 
 def standard_normal(key, n=None, start=0, dtype=np.float32, out=None):

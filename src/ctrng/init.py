@@ -6,7 +6,10 @@ Each initializer fills an array in place from a :class:`ctrng.Key`:
 * NumPy arrays are filled by the multi-threaded C core, at the speed of its
   fills (the affine map is fused into the fill);
 * CUDA arrays (anything with ``__cuda_array_interface__``: CuPy, PyTorch,
-  Numba) get exactly the same values: computed on the host and copied in.
+  Numba) are filled on the device by :mod:`ctrng.cuda` (uniform, normal,
+  xavier, kaiming: the same values up to the GPU compiler's fused
+  multiply-adds), or computed on the host and copied in (``trunc_normal_``,
+  ``orthogonal_``: exactly the CPU's values).
 
 **One stream per parameter.** ``parameter_key(root, ident)`` names the
 stream of one parameter: an int ident (the parameter's index) gives stream
@@ -111,21 +114,9 @@ def _fans(shape):
 
 
 # -- placing a block of the full tensor ---------------------------------------
-def _target(array):
-    """(host array to fill, copy-back function or None)."""
-    if isinstance(array, np.ndarray):
-        if array.dtype not in (np.float32, np.float64):
-            raise TypeError(f"array must be float32 or float64, not {array.dtype}")
-        if not array.flags.writeable:
-            raise ValueError("array is read-only")
-        return array, None
-    if hasattr(array, "__cuda_array_interface__") or getattr(array, "__cuda_ndarray__", False):
-        from .cuda import as_device_array
-        dev = as_device_array(array)
-        if dev.dtype not in (np.float32, np.float64):
-            raise TypeError(f"array must be float32 or float64, not {dev.dtype}")
-        return np.empty(dev.shape, dev.dtype), dev.copy_to_device
-    raise TypeError(f"array must be a numpy array or a CUDA array, not {type(array).__name__}")
+def _check_float(dtype):
+    if dtype not in (np.float32, np.float64):
+        raise TypeError(f"array must be float32 or float64, not {dtype}")
 
 
 def _block(shape, full_shape, index):
@@ -150,10 +141,10 @@ def _block(shape, full_shape, index):
     return full, spans
 
 
-def _fill_block(fill, host, full, spans):
-    """Call fill(out, start) for every run of the block that is contiguous in
-    the full tensor's C order."""
-    if host.size == 0:
+def _fill_runs(fill, flat, full, spans):
+    """Call fill(piece of flat, start) for every run of the block that is
+    contiguous in the full tensor's C order; flat is the block, C order."""
+    if flat.size == 0:
         return
     strides = [math.prod(full[d + 1:]) for d in range(len(full))]
     # Trailing dimensions taken whole merge into one run.
@@ -161,39 +152,65 @@ def _fill_block(fill, host, full, spans):
     while inner > 1 and spans[inner - 1] == (0, full[inner - 1]):
         inner -= 1
     run = (spans[inner - 1][1] - spans[inner - 1][0]) * strides[inner - 1]
-    flat = host.reshape(-1) if host.flags.c_contiguous else None
-    target = flat if flat is not None else np.empty(host.size, host.dtype)
     for n, outer in enumerate(np.ndindex(*[b - a for a, b in spans[:inner - 1]])):
         start = sum((spans[d][0] + i) * strides[d] for d, i in enumerate(outer))
         start += spans[inner - 1][0] * strides[inner - 1]
-        fill(target[n * run:(n + 1) * run], start)
-    if flat is None:
-        host[...] = target.reshape(host.shape)
+        fill(flat[n * run:(n + 1) * run], start)
 
 
-def _init(array, key, fill, full_shape, index):
+def _init(array, key, fill, full_shape, index, device_fill=None):
+    """Fill `array` (NumPy or CUDA) with the block `index` of the full
+    tensor: fill(out, start) writes NumPy pieces; device_fill, if given,
+    writes CUDA pieces on the device (else CUDA arrays are filled on the host
+    and copied in)."""
     if not isinstance(key, Key):
         raise TypeError(f"key must be a ctrng.Key, not {type(key).__name__}")
-    host, copy_back = _target(array)
-    full, spans = _block(host.shape, full_shape, index)
-    _fill_block(fill, host, full, spans)
-    if copy_back is not None:
-        copy_back(host)
+    if isinstance(array, np.ndarray):
+        _check_float(array.dtype)
+        if not array.flags.writeable:
+            raise ValueError("array is read-only")
+        full, spans = _block(array.shape, full_shape, index)
+        flat = array.reshape(-1) if array.flags.c_contiguous else np.empty(array.size, array.dtype)
+        _fill_runs(fill, flat, full, spans)
+        if not array.flags.c_contiguous:
+            array[...] = flat.reshape(array.shape)
+        return array
+    if not (hasattr(array, "__cuda_array_interface__") or getattr(array, "__cuda_ndarray__", False)):
+        raise TypeError(f"array must be a numpy array or a CUDA array, not {type(array).__name__}")
+    from .cuda import as_device_array
+    dev = as_device_array(array)
+    _check_float(dev.dtype)
+    full, spans = _block(dev.shape, full_shape, index)
+    if device_fill is not None and dev.is_c_contiguous():
+        _fill_runs(device_fill, dev.reshape(dev.size), full, spans)
+    else:
+        host = np.empty(dev.size, dev.dtype)
+        _fill_runs(fill, host, full, spans)
+        dev.copy_to_device(host.reshape(dev.shape))
     return array
 
 
 # -- the initializers -----------------------------------------------------------
 def uniform_(array, key, a=0.0, b=1.0, *, full_shape=None, index=None):
-    """Fill with U(a, b): element i is ctrng.uniform(key, a, b)'s element i."""
+    """Fill with U(a, b): element i is ctrng.uniform(key, a, b)'s element i
+    (on a GPU, ctrng.cuda.uniform's)."""
+    def device(out, start):
+        from . import cuda
+        cuda.uniform(key, a, b, start=start, dtype=out.dtype, out=out)
+
     return _init(array, key, lambda out, start: uniform(key, a, b, start=start, dtype=out.dtype, out=out),
-                 full_shape, index)
+                 full_shape, index, device)
 
 
 def normal_(array, key, mean=0.0, std=1.0, *, full_shape=None, index=None):
     """Fill with N(mean, std^2): element i is ctrng.normal(key, mean, std)'s
-    element i."""
+    element i (on a GPU, ctrng.cuda.normal's)."""
+    def device(out, start):
+        from . import cuda
+        cuda.normal(key, mean, std, start=start, dtype=out.dtype, out=out)
+
     return _init(array, key, lambda out, start: normal(key, mean, std, start=start, dtype=out.dtype, out=out),
-                 full_shape, index)
+                 full_shape, index, device)
 
 
 def xavier_uniform_(array, key, gain=1.0, *, full_shape=None, index=None):

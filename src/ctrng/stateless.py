@@ -119,6 +119,22 @@ def _real(value, name):
     return value
 
 
+def check_interval(low, high):
+    """low and high as floats with low <= high and a finite difference."""
+    low, high = _real(low, "low"), _real(high, "high")
+    if not high >= low or not np.isfinite(high - low):
+        raise ValueError(f"need low <= high with a finite difference, got low={low}, high={high}")
+    return low, high
+
+
+def check_loc_scale(loc, scale):
+    """loc and scale as floats, scale >= 0."""
+    loc, scale = _real(loc, "loc"), _real(scale, "scale")
+    if scale < 0:
+        raise ValueError(f"scale must be non-negative, got {scale}")
+    return loc, scale
+
+
 def random(key, n=None, start=0, dtype=np.float64, *, out=None, threads=None):
     """Uniform floats in [0, 1): float64 (u64 >> 11) * 2**-53 from uint64
     element i; float32 (u32 >> 8) * 2**-24 from uint32 element i."""
@@ -129,9 +145,7 @@ def uniform(key, low=0.0, high=1.0, n=None, start=0, dtype=np.float64, *, out=No
     """Uniform floats in [low, high): element i is u * (high - low) + low
     with u = ctrng.random's element i, computed in the output's precision
     (float32 rounds twice, so high itself can come out for float32)."""
-    low, high = _real(low, "low"), _real(high, "high")
-    if not high >= low or not np.isfinite(high - low):
-        raise ValueError(f"need low <= high with a finite difference, got low={low}, high={high}")
+    low, high = check_interval(low, high)
     return _float_fill(key, True, "uniform", n, start, dtype, out, threads, (low, high - low))
 
 
@@ -156,9 +170,7 @@ def standard_normal(key, n=None, start=0, dtype=np.float64, *, out=None, threads
 def normal(key, loc=0.0, scale=1.0, n=None, start=0, dtype=np.float64, *, out=None, threads=None):
     """Normal variates: element i is z * scale + loc with z =
     ctrng.standard_normal's element i, in the output's precision."""
-    loc, scale = _real(loc, "loc"), _real(scale, "scale")
-    if scale < 0:
-        raise ValueError(f"scale must be non-negative, got {scale}")
+    loc, scale = check_loc_scale(loc, scale)
     return _float_fill(key, False, "normal", n, start, dtype, out, threads, (loc, scale))
 
 
