@@ -12,6 +12,7 @@ import numpy as np
 from numba.extending import register_jitable
 
 U64 = np.uint64
+U32 = np.uint32
 M32 = U64(0xFFFFFFFF)
 S11, S12, S32, S63 = U64(11), U64(12), U64(32), U64(63)
 ONE, TWO, THREE, SIX, SEVEN = U64(1), U64(2), U64(3), U64(6), U64(7)
@@ -40,14 +41,19 @@ def mulhilo64(a, b):
 
 @register_jitable
 def philox4x32(c0, c1, c2, c3, k0, k1, rounds):
-    """Philox4x32-`rounds` block of counter (c0..c3) under key (k0, k1)."""
+    """Philox4x32-`rounds` block of counter (c0..c3) under key (k0, k1).
+    The state is kept in uint32 so that each multiply compiles to one
+    32 x 32 -> 64-bit product (mul.wide.u32 on a GPU)."""
+    c0, c1, c2, c3 = U32(c0 & M32), U32(c1 & M32), U32(c2 & M32), U32(c3 & M32)
+    k0, k1 = U32(k0 & M32), U32(k1 & M32)
     for _ in range(rounds):
-        p0 = PHILOX_M32[0] * c0
-        p1 = PHILOX_M32[1] * c2
-        c0, c1, c2, c3 = (p1 >> S32) ^ c1 ^ k0, p1 & M32, (p0 >> S32) ^ c3 ^ k1, p0 & M32
-        k0 = (k0 + PHILOX_W32[0]) & M32
-        k1 = (k1 + PHILOX_W32[1]) & M32
-    return c0, c1, c2, c3
+        p0 = U64(c0) * PHILOX_M32[0]
+        p1 = U64(c2) * PHILOX_M32[1]
+        c0, c1, c2, c3 = (U32(p1 >> S32) ^ c1 ^ k0, U32(p1 & M32), U32(p0 >> S32) ^ c3 ^ k1,
+                          U32(p0 & M32))
+        k0 = U32((U64(k0) + PHILOX_W32[0]) & M32)
+        k1 = U32((U64(k1) + PHILOX_W32[1]) & M32)
+    return U64(c0), U64(c1), U64(c2), U64(c3)
 
 
 @register_jitable
