@@ -26,7 +26,7 @@ from . import _fill, stateless
 from .key import Key, check_int
 from .numba import stream_words
 from .numba._device import (M32, ONE, S11, S32, U64, _is64, _pick, bounded_offset, box_muller_f32,
-                            box_muller_f64, random_raw64, stream_block)
+                            box_muller_f64, random_raw64, stream_block, truncated_normal, uniform_f64)
 
 __all__ = ["random_raw", "random", "uniform", "standard_normal", "normal", "integers", "bernoulli",
            "as_device_array"]
@@ -125,6 +125,22 @@ def _integers_kernel(words, span, low, signed, start, n, out):
 def _bernoulli_kernel(words, threshold, start, n, out):
     for j in range(cuda.grid(1), n, cuda.gridsize(1)):
         out[j] = 1 if random_raw64(words, start + U64(j)) < threshold else 0
+
+
+@cuda.jit
+def _truncated_kernel(words, start, plo, width, flip, alpha, beta, mean, std, out):
+    for j in range(cuda.grid(1), out.size, cuda.gridsize(1)):
+        out[j] = truncated_normal(uniform_f64(words, start + U64(j)), plo, width, flip, alpha, beta, mean, std)
+
+
+def truncated_normal_fill(key, start, args, out):
+    """Fill the CUDA array `out` as ctrng.init.trunc_normal_ fills elements
+    [start, start + out.size): args = (plo, width, flip, alpha, beta, mean,
+    std) as that function computes them."""
+    flat = _device_out(out, None, as_device_array(out).dtype)
+    start = _check(key, start, flat.size, 8)
+    if flat.size:
+        _launch(_truncated_kernel, flat.size, cuda.to_device(stream_words(key)), U64(start), *args, flat)
 
 
 def _launch(kernel, work, *args):

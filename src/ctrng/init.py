@@ -7,9 +7,9 @@ Each initializer fills an array in place from a :class:`ctrng.Key`:
   fills (the affine map is fused into the fill);
 * CUDA arrays (anything with ``__cuda_array_interface__``: CuPy, PyTorch,
   Numba) are filled on the device by :mod:`ctrng.cuda` (uniform, normal,
-  xavier, kaiming: the same values up to the GPU compiler's fused
-  multiply-adds), or computed on the host and copied in (``trunc_normal_``,
-  ``orthogonal_``: exactly the CPU's values).
+  xavier, kaiming, trunc_normal: the same values up to the GPU compiler's
+  fused multiply-adds), or computed on the host and copied in
+  (``orthogonal_``: exactly the CPU's values).
 
 **One stream per parameter.** ``parameter_key(root, ident)`` names the
 stream of one parameter: an int ident (the parameter's index) gives stream
@@ -261,7 +261,7 @@ def _compiled(name):
     if name not in _KERNELS:
         import numba
 
-        from .numba._device import ndtri as ndtri_scalar
+        from .numba._device import ndtri as ndtri_scalar, truncated_normal
 
         @numba.njit(parallel=True)
         def quantiles(p, out):
@@ -271,9 +271,7 @@ def _compiled(name):
         @numba.njit(parallel=True)
         def truncated(u, plo, width, flip, alpha, beta, mean, std, out):
             for j in numba.prange(u.size):
-                z = ndtri_scalar(plo + u[j] * width)
-                z = min(max(-z if flip else z, alpha), beta)  # rounding at the ends only
-                out[j] = mean + std * z
+                out[j] = truncated_normal(u[j], plo, width, flip, alpha, beta, mean, std)
 
         _KERNELS.update(quantiles=quantiles, truncated=truncated)
     return _KERNELS[name]
@@ -308,11 +306,16 @@ def trunc_normal_(array, key, mean=0.0, std=1.0, a=-2.0, b=2.0, *, full_shape=No
     plo, phi = _phi(lo), _phi(hi)
 
     truncated = _compiled("truncated")
+    args = (plo, phi - plo, flip, alpha, beta, mean, std)
 
     def fill(out, start):
-        truncated(random(key, out.size, start), plo, phi - plo, flip, alpha, beta, mean, std, out)
+        truncated(random(key, out.size, start), *args, out)
 
-    return _init(array, key, fill, full_shape, index)
+    def device(out, start):
+        from . import cuda
+        cuda.truncated_normal_fill(key, start, args, out)
+
+    return _init(array, key, fill, full_shape, index, device)
 
 
 def orthogonal_(array, key, gain=1.0, *, full_shape=None, index=None):

@@ -411,3 +411,13 @@ def ndtri(p):
         r -= 5.0
         v = _horner8(_AS241[4], r) / _horner8(_AS241[5], r)
     return -v if q < 0 else v
+
+
+@register_jitable
+def truncated_normal(u, plo, width, flip, alpha, beta, mean, std):
+    """mean + std z, z the standard normal truncated to [alpha, beta] at the
+    uniform u in [0, 1), by inversion from the lower tail (see
+    ctrng.init.trunc_normal_); flip mirrors an interval in the upper tail."""
+    z = ndtri(plo + u * width)
+    z = min(max(-z if flip else z, alpha), beta)  # rounding at the ends only
+    return mean + std * z
