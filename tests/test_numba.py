@@ -14,7 +14,7 @@ import pytest
 
 import ctrng
 import reference as ref
-from ctrng.numba import (bounded_offset, integer_span, philox4x32, philox4x64, random_raw32, random_raw64,
+from ctrng.numba import (bernoulli, bernoulli_threshold, bounded_offset, integer_span, philox4x32, philox4x64, random_raw32, random_raw64,
                          standard_normal_f32, standard_normal_f64, stream_words, threefry4x32, threefry4x64,
                          uniform_f32, uniform_f64)
 
@@ -175,3 +175,19 @@ def test_cuda_kernels_match_the_cpu_under_the_simulator():
     assert out.returncode == 0, out.stderr[-2000:]
     results = json.loads(out.stdout.strip().splitlines()[-1])
     assert results == {alg: [True] * 7 for alg in ALGS}
+
+
+@numba.njit
+def _dropout_njit(words, threshold, x, start):
+    out = np.empty_like(x)
+    for j in range(x.size):
+        out[j] = x[j] if bernoulli(words, threshold, start + j) else 0.0
+    return out
+
+
+def test_dropout_mask_in_a_kernel_matches_bernoulli():
+    key = ctrng.Key(8, rank=1, stream=3)
+    x = np.arange(1.0, 1001.0)
+    got = _dropout_njit(stream_words(key), bernoulli_threshold(0.9), x, 17)
+    assert np.array_equal(got, np.where(ctrng.bernoulli(key, 0.9, 1000, 17), x, 0.0))
+    assert bernoulli_threshold(0.0) == 0 and bernoulli_threshold(1.0) == 2**64 - 1

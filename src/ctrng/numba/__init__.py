@@ -32,12 +32,12 @@ bulk functions (uint64 arithmetic: pass ``numba.uint64`` or plain ints).
 import numpy as np
 
 from ..key import Key, check_int
-from ._device import (bounded_offset, philox4x32, philox4x64, random_raw32, random_raw64, standard_normal_f32,
+from ._device import (bernoulli, bounded_offset, philox4x32, philox4x64, random_raw32, random_raw64, standard_normal_f32,
                       standard_normal_f64, stream_block, threefry4x32, threefry4x64, uniform_f32, uniform_f64)
 
 __all__ = ["stream_words", "stream_block", "philox4x32", "philox4x64", "threefry4x32", "threefry4x64",
            "random_raw32", "random_raw64", "uniform_f32", "uniform_f64", "standard_normal_f32",
-           "standard_normal_f64", "bounded_offset",
+           "standard_normal_f64", "bounded_offset", "bernoulli", "bernoulli_threshold",
            "integer_span"]
 
 
@@ -60,3 +60,12 @@ def integer_span(low, high):
     if not 0 < high - low <= 1 << 64:
         raise ValueError(f"need low < high <= low + 2**64, got low={low}, high={high}")
     return np.uint64(high - low - 1)
+
+
+def bernoulli_threshold(p):
+    """The uint64 threshold :func:`bernoulli` compares with, for P(True) = p
+    (p = 1 gives 2**64 - 1: true except with probability 2**-64; use a
+    constant mask for an exact 1)."""
+    from ..stateless import bernoulli_threshold as exact
+    t = exact(p)
+    return np.uint64((1 << 64) - 1 if t is None else t)

@@ -173,6 +173,13 @@ def uniform_f32(words, i):
 
 
 @register_jitable
+def bernoulli(words, threshold, i):
+    """Element i of ctrng.bernoulli(key, p): True when uint64 element i is
+    below threshold = ctrng.numba.bernoulli_threshold(p)."""
+    return random_raw64(words, i) < threshold
+
+
+@register_jitable
 def _mulmod(a, b, m):
     """a * b mod m for a, b < m < 2**64 (shift-and-add; only ever needed on
     the 2**-64-rare path below)."""
