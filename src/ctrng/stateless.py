@@ -27,6 +27,8 @@ def _check_key(key):
 
 
 def check_dtype(dtype, allowed, what):
+    """The native-order dtype for `dtype`, which must be one of `allowed`
+    (TypeError naming the function `what` otherwise)."""
     try:
         dt = np.dtype(dtype)
     except TypeError:
