@@ -32,6 +32,7 @@ bulk functions (uint64 arithmetic: pass ``numba.uint64`` or plain ints).
 import numpy as np
 
 from ..key import Key, check_int
+from ..stateless import bernoulli_threshold as _exact_threshold
 from ._device import (bernoulli, bounded_offset, philox4x32, philox4x64, random_raw32, random_raw64, standard_normal_f32,
                       standard_normal_f64, stream_block, threefry4x32, threefry4x64, uniform_f32, uniform_f64)
 
@@ -46,9 +47,8 @@ def stream_words(key):
     [algorithm code, rounds, key words 0-3, counter words 1-3]."""
     if not isinstance(key, Key):
         raise TypeError(f"key must be a ctrng.Key, not {type(key).__name__}")
-    keys = list(key.key_words) + [0] * (4 - len(key.key_words))
-    ctr = key.counter_words(0)
-    return np.array([key.cstream().algorithm, key.rounds, *keys, ctr[1], ctr[2], ctr[3]], np.uint64)
+    s = key.cstream()  # the C core's description of the stream: one layout
+    return np.array([s.algorithm, s.rounds, *s.key, *list(s.ctr)[1:]], np.uint64)
 
 
 def integer_span(low, high):
@@ -66,6 +66,5 @@ def bernoulli_threshold(p):
     """The uint64 threshold :func:`bernoulli` compares with, for P(True) = p
     (p = 1 gives 2**64 - 1: true except with probability 2**-64; use a
     constant mask for an exact 1)."""
-    from ..stateless import bernoulli_threshold as exact
-    t = exact(p)
+    t = _exact_threshold(p)
     return np.uint64((1 << 64) - 1 if t is None else t)
