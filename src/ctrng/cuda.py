@@ -25,8 +25,9 @@ from numba.extending import register_jitable
 from . import _fill, stateless
 from .key import Key, check_int
 from .numba import stream_words
-from .numba._device import (M32, ONE, S11, S32, U64, _is64, _pick, bounded_offset, box_muller_f32,
-                            box_muller_f64, random_raw64, stream_block, truncated_normal, uniform_f64)
+from .numba._device import (M32, ONE, S32, U64, _is64, _pick, bernoulli as bernoulli_draw, bounded_offset,
+                            box_muller_f32, box_muller_f64, stream_block, truncated_normal, uniform_f64,
+                            unit_f32, unit_f64)
 
 __all__ = ["random_raw", "random", "uniform", "standard_normal", "normal", "integers", "bernoulli",
            "as_device_array"]
@@ -56,16 +57,6 @@ def _word64(b, w, is64):
 @register_jitable
 def _identity(x):
     return x
-
-
-@register_jitable
-def _unit_f32(x):
-    return np.float32(x >> U64(8)) * np.float32(2.0 ** -24)
-
-
-@register_jitable
-def _unit_f64(x):
-    return np.float64(x >> S11) * 2.0 ** -53
 
 
 def _block_kernel(bits, pairs, convert):
@@ -104,8 +95,8 @@ def _block_kernel(bits, pairs, convert):
 _KERNELS = {
     "raw32": _block_kernel(32, False, _identity),
     "raw64": _block_kernel(64, False, _identity),
-    "uniform_f32": _block_kernel(32, False, _unit_f32),
-    "uniform_f64": _block_kernel(64, False, _unit_f64),
+    "uniform_f32": _block_kernel(32, False, unit_f32),
+    "uniform_f64": _block_kernel(64, False, unit_f64),
     "normal_f32": _block_kernel(32, True, box_muller_f32),
     "normal_f64": _block_kernel(64, True, box_muller_f64),
 }
@@ -124,7 +115,7 @@ def _integers_kernel(words, span, low, signed, start, n, out):
 @cuda.jit
 def _bernoulli_kernel(words, threshold, start, n, out):
     for j in range(cuda.grid(1), n, cuda.gridsize(1)):
-        out[j] = 1 if random_raw64(words, start + U64(j)) < threshold else 0
+        out[j] = 1 if bernoulli_draw(words, threshold, start + U64(j)) else 0
 
 
 @cuda.jit

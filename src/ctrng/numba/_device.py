@@ -161,15 +161,27 @@ def random_raw64(words, i):
 
 
 @register_jitable
+def unit_f64(w):
+    """The float64 in [0, 1) made from the uint64 word w: (w >> 11) 2^-53."""
+    return np.float64(w >> S11) * TWO_M53
+
+
+@register_jitable
+def unit_f32(w):
+    """The float32 in [0, 1) made from the uint32 word w: (w >> 8) 2^-24."""
+    return np.float32(w >> U64(8)) * TWO_M24
+
+
+@register_jitable
 def uniform_f64(words, i):
     """Element i of ctrng.random(key, ..., dtype=float64)."""
-    return np.float64(random_raw64(words, i) >> S11) * TWO_M53
+    return unit_f64(random_raw64(words, i))
 
 
 @register_jitable
 def uniform_f32(words, i):
     """Element i of ctrng.random(key, ..., dtype=float32)."""
-    return np.float32(random_raw32(words, i) >> U64(8)) * TWO_M24
+    return unit_f32(random_raw32(words, i))
 
 
 @register_jitable
