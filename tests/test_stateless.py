@@ -533,3 +533,17 @@ def test_uniform_and_normal_refuse_bad_parameters():
         ctrng.normal(key, float("nan"), 1.0, 4)
     with pytest.raises(TypeError, match="scale"):
         ctrng.normal(key, 0.0, "1", 4)
+
+
+def _threaded_fill_in_child(_):
+    return ctrng.random(ctrng.Key(6), 1 << 18, threads=2).sum()
+
+
+def test_threaded_fills_work_in_a_forked_child():
+    """A child forked after the thread pool started (DataLoader workers are)
+    must not wait on the parent's threads."""
+    import multiprocessing
+    expected = ctrng.random(ctrng.Key(6), 1 << 18, threads=2).sum()  # the pool exists now
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        result = pool.map_async(_threaded_fill_in_child, [0])
+        assert result.get(timeout=60) == [expected]

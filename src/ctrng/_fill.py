@@ -58,6 +58,17 @@ def resolve_threads(threads, n):
     return int(max(1, min(int(threads), n // MIN_PER_THREAD)))
 
 
+def _forget_pool_after_fork():
+    """A forked child (a DataLoader worker, say) inherits the pool object but
+    not its threads: start afresh there instead of waiting on dead threads."""
+    global _pool, _pool_size, _pool_lock
+    _pool, _pool_size, _pool_lock = None, 0, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool_after_fork)
+
+
 def _executor(workers):
     global _pool, _pool_size
     with _pool_lock:
