@@ -192,3 +192,23 @@ def test_gpu_arrays_get_the_cpu_values_under_the_simulator():
                          text=True, timeout=300)
     assert run.returncode == 0, run.stderr[-2000:]
     assert json.loads(run.stdout.strip().splitlines()[-1]) == [True, True, True, True]
+
+
+def test_initializers_from_several_threads_at_once():
+    """Initializers may run concurrently (one thread per layer, say): same
+    values as one at a time, no crash."""
+    import threading
+    keys = [init.parameter_key(3, i) for i in range(6)]
+    expected = []
+    for k in keys:
+        w = np.empty((300, 300), np.float32)
+        init.trunc_normal_(w, k, std=0.02)
+        expected.append(w)
+    got = [np.empty((300, 300), np.float32) for _ in keys]
+    threads = [threading.Thread(target=init.trunc_normal_, args=(w, k), kwargs={"std": 0.02})
+               for w, k in zip(got, keys)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(np.array_equal(g, e) for g, e in zip(got, expected))

@@ -108,18 +108,26 @@ def fill(key, kind, start, n, out, *, params=None, threads=None, isa="auto"):
         _check(lib.ctrng_fill(stream, kind, prm, *divmod(start, per_block), n, buffer, code))
         return out
 
-    def piece(lo, hi, dst):
-        block, skip = divmod(start + lo, per_block)
-        _check(lib.ctrng_fill(stream, kind, prm, block, skip, hi - lo, dst, code))
-
-    # Contiguous pieces: each thread first-touches its own part of `out`.
     base = ffi.cast("char *", buffer)
+
+    def piece(lo, hi):
+        block, skip = divmod(start + lo, per_block)
+        _check(lib.ctrng_fill(stream, kind, prm, block, skip, hi - lo, base + lo * out.itemsize, code))
+
+    run_pieces(n, workers, piece)
+    return out
+
+
+def run_pieces(n, workers, piece):
+    """Run piece(lo, hi) over `workers` contiguous pieces of [0, n) on the
+    pool (so each thread first-touches its own part of an output)."""
+    if workers == 1:
+        piece(0, n)
+        return
     bounds = [n * i // workers for i in range(workers + 1)]
-    futures = [_executor(workers).submit(piece, lo, hi, base + lo * out.itemsize)
-               for lo, hi in zip(bounds, bounds[1:])]
+    futures = [_executor(workers).submit(piece, lo, hi) for lo, hi in zip(bounds, bounds[1:])]
     for f in futures:
         f.result()
-    return out
 
 
 def _check(err):

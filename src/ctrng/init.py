@@ -46,6 +46,7 @@ import math
 
 import numpy as np
 
+from ._fill import resolve_threads, run_pieces
 from .key import DEFAULT_ALGORITHM, Key
 from .stateless import normal, random, uniform
 
@@ -263,14 +264,16 @@ def _compiled(name):
 
         from .numba._device import ndtri as ndtri_scalar, truncated_normal
 
-        @numba.njit(parallel=True)
+        # nogil loops, run on ctrng's own threads: Numba's parallel=True
+        # layers abort when two Python threads enter them at once.
+        @numba.njit(nogil=True)
         def quantiles(p, out):
-            for j in numba.prange(p.size):
+            for j in range(p.size):
                 out[j] = ndtri_scalar(p[j])
 
-        @numba.njit(parallel=True)
+        @numba.njit(nogil=True)
         def truncated(u, plo, width, flip, alpha, beta, mean, std, out):
-            for j in numba.prange(u.size):
+            for j in range(u.size):
                 out[j] = truncated_normal(u[j], plo, width, flip, alpha, beta, mean, std)
 
         _KERNELS.update(quantiles=quantiles, truncated=truncated)
@@ -282,7 +285,8 @@ def ndtri(p):
     AS 241, about 1e-16 relative)."""
     p = np.ascontiguousarray(p, np.float64)
     out = np.empty_like(p)
-    _compiled("quantiles")(p.reshape(-1), out.reshape(-1))
+    flat_p, flat_out, quantiles = p.reshape(-1), out.reshape(-1), _compiled("quantiles")
+    run_pieces(p.size, resolve_threads(None, p.size), lambda lo, hi: quantiles(flat_p[lo:hi], flat_out[lo:hi]))
     return out
 
 
@@ -309,7 +313,9 @@ def trunc_normal_(array, key, mean=0.0, std=1.0, a=-2.0, b=2.0, *, full_shape=No
     args = (plo, phi - plo, flip, alpha, beta, mean, std)
 
     def fill(out, start):
-        truncated(random(key, out.size, start), *args, out)
+        u = random(key, out.size, start)
+        run_pieces(out.size, resolve_threads(None, out.size),
+                   lambda lo, hi: truncated(u[lo:hi], *args, out[lo:hi]))
 
     def device(out, start):
         from . import cuda
