@@ -29,7 +29,7 @@ enum {
     CTRNG_INTEGERS_32 = 5,  /* 4: low + [0, range], range < 2^16, Lemire       */
     CTRNG_INTEGERS_64 = 6,  /* 8: low + [0, range], range < 2^32, Lemire       */
     CTRNG_INTEGERS_128 = 7, /* 16: low + [0, range], any 64-bit range, Lemire  */
-    CTRNG_BERNOULLI = 8,    /* 8: 1 if w < threshold else 0, as uint8          */
+    CTRNG_BERNOULLI = 8,    /* 8: 1 if w < threshold (or certain) else 0, uint8 */
     CTRNG_NKINDS = 9
 };
 
@@ -59,7 +59,8 @@ typedef struct {
 typedef struct {
     uint64_t low;       /* integers: added to each offset, modulo 2^(8 out_bytes) */
     uint64_t range;     /* integers: high - low - 1                               */
-    uint64_t threshold; /* bernoulli: P(1) = threshold / 2^64                    */
+    uint64_t threshold; /* bernoulli: P(1) = threshold / 2^64 ...               */
+    int certain;        /* ... or 1 when certain is set (p = 1)                  */
     int out_bytes;      /* integers: 4 or 8                                       */
     int affine;         /* uniform, normal: 1 to return loc + scale * x, computed
                            in the output's precision (x * scale, then + loc)    */

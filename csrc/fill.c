@@ -13,8 +13,6 @@
 /* Groups generated per pass: 4 KiB of raw words stay in L1. */
 #define CHUNK_GROUPS 64
 
-static int is64(int algorithm) { return algorithm == CTRNG_PHILOX4X64 || algorithm == CTRNG_THREEFRY4X64; }
-
 static const int unit_bytes[CTRNG_NKINDS] = {4, 4, 8, 4, 8, 4, 8, 16, 8};
 
 static int valid_stream(const ctrng_stream *s)
@@ -46,7 +44,7 @@ int ctrng_block(int algorithm, int rounds, const uint64_t ctr[4], const uint64_t
 
 void ctrng_stream_block(const ctrng_stream *s, uint64_t p, uint32_t out[8])
 {
-    if (is64(s->algorithm)) {
+    if (ctrng_is64(s->algorithm)) {
         uint64_t ctr[4] = {p, s->ctr[1], s->ctr[2], s->ctr[3]}, o[4];
         if (s->algorithm == CTRNG_PHILOX4X64)
             ctrng_philox4x64(ctr, s->key, s->rounds, o);
@@ -63,45 +61,10 @@ void ctrng_stream_block(const ctrng_stream *s, uint64_t p, uint32_t out[8])
     }
 }
 
-/* Philox4x32 on eight blocks side by side: independent lanes the compiler
- * can interleave or vectorize for whatever CPU it targets. */
-static void philox4x32_eight(const ctrng_stream *s, uint64_t block, uint32_t *out)
-{
-    uint32_t c0[8], c1[8], c2[8], c3[8];
-    for (int j = 0; j < 8; j++) {
-        c0[j] = (uint32_t)(block + j);
-        c1[j] = (uint32_t)((block + j) >> 32);
-        c2[j] = (uint32_t)s->ctr[2];
-        c3[j] = (uint32_t)s->ctr[3];
-    }
-    uint32_t k0 = (uint32_t)s->key[0], k1 = (uint32_t)s->key[1];
-    for (int r = 0; r < s->rounds; r++) {
-        for (int j = 0; j < 8; j++) {
-            uint64_t p0 = (uint64_t)CTRNG_PHILOX4X32_M0 * c0[j];
-            uint64_t p1 = (uint64_t)CTRNG_PHILOX4X32_M1 * c2[j];
-            c0[j] = (uint32_t)(p1 >> 32) ^ c1[j] ^ k0;
-            c2[j] = (uint32_t)(p0 >> 32) ^ c3[j] ^ k1;
-            c1[j] = (uint32_t)p1;
-            c3[j] = (uint32_t)p0;
-        }
-        k0 += CTRNG_PHILOX_W32_0;
-        k1 += CTRNG_PHILOX_W32_1;
-    }
-    for (int j = 0; j < 8; j++) {
-        out[4 * j] = c0[j];
-        out[4 * j + 1] = c1[j];
-        out[4 * j + 2] = c2[j];
-        out[4 * j + 3] = c3[j];
-    }
-}
-
 void ctrng_blocks_portable(const ctrng_stream *s, uint64_t block, size_t nblocks, uint32_t *out)
 {
-    size_t i = 0;
-    if (s->algorithm == CTRNG_PHILOX4X32)
-        for (; i + 8 <= nblocks; i += 8) philox4x32_eight(s, block + i, out + 4 * i);
-    size_t words = is64(s->algorithm) ? 8 : 4;
-    for (; i < nblocks; i++) ctrng_stream_block(s, block + i, out + words * i);
+    size_t words = ctrng_is64(s->algorithm) ? 8 : 4;
+    for (size_t i = 0; i < nblocks; i++) ctrng_stream_block(s, block + i, out + words * i);
 }
 
 /* Retry r (r < 64) of integer element i reads the first bytes of block
@@ -168,6 +131,23 @@ static const ctrng_kernels *kernels_for(int isa)
     return NULL;
 }
 
+/* Elements of `groups` whole groups from group `group` on, into dst: raw
+ * words straight from the cipher, other kinds through the transform and,
+ * when asked, the affine map.  raw is scratch for CHUNK_GROUPS groups. */
+static void make_groups(const ctrng_kernels *k, const ctrng_stream *s, int kind, const ctrng_params *prm,
+                        uint64_t group, size_t groups, uint32_t *raw, void *dst)
+{
+    uint64_t group_blocks = GROUP_BYTES / (ctrng_is64(s->algorithm) ? 32 : 16);
+    if (kind == CTRNG_RAW32) {
+        k->blocks[s->algorithm](s, group * group_blocks, groups * group_blocks, dst);
+        return;
+    }
+    size_t per_group = GROUP_BYTES / unit_bytes[kind];
+    k->blocks[s->algorithm](s, group * group_blocks, groups * group_blocks, raw);
+    k->transform[kind](s, prm, raw, groups * per_group, group * per_group, dst);
+    if (prm && prm->affine) k->affine(kind, prm, dst, groups * per_group);
+}
+
 int ctrng_fill(const ctrng_stream *s, int kind, const ctrng_params *prm, uint64_t first_block,
                uint64_t skip, size_t n, void *out, int isa)
 {
@@ -180,10 +160,8 @@ int ctrng_fill(const ctrng_stream *s, int kind, const ctrng_params *prm, uint64_
     const ctrng_kernels *k = kernels_for(isa);
     if (k == NULL) return CTRNG_EISA;
 
-    ctrng_blocks_fn blocks = k->blocks[s->algorithm];
-    ctrng_transform_fn transform = k->transform[kind];
-    uint64_t per_block = (is64(s->algorithm) ? 32 : 16) / unit_bytes[kind];
-    uint64_t group_blocks = GROUP_BYTES / (is64(s->algorithm) ? 32 : 16);
+    uint64_t per_block = (ctrng_is64(s->algorithm) ? 32 : 16) / unit_bytes[kind];
+    uint64_t group_blocks = GROUP_BYTES / (ctrng_is64(s->algorithm) ? 32 : 16);
     size_t per_group = GROUP_BYTES / unit_bytes[kind];
     size_t osize = out_bytes(kind, prm);
     if (skip >= per_block) return CTRNG_EPARAMS;
@@ -196,9 +174,7 @@ int ctrng_fill(const ctrng_stream *s, int kind, const ctrng_params *prm, uint64_
 
     if (head && n) { /* partial first group */
         size_t take = per_group - head < n ? per_group - head : n;
-        blocks(s, group * group_blocks, (size_t)group_blocks, raw);
-        transform(s, prm, raw, per_group, group * per_group, tmp);
-        if (prm && prm->affine) k->affine(kind, prm, tmp, per_group);
+        make_groups(k, s, kind, prm, group, 1, raw, tmp);
         memcpy(o, tmp + head * osize, take * osize);
         o += take * osize;
         n -= take;
@@ -206,22 +182,13 @@ int ctrng_fill(const ctrng_stream *s, int kind, const ctrng_params *prm, uint64_
     }
     while (n >= per_group) {
         size_t groups = n / per_group < CHUNK_GROUPS ? n / per_group : CHUNK_GROUPS;
-        size_t count = groups * per_group;
-        if (kind == CTRNG_RAW32) {
-            blocks(s, group * group_blocks, groups * group_blocks, (uint32_t *)o);
-        } else {
-            blocks(s, group * group_blocks, groups * group_blocks, raw);
-            transform(s, prm, raw, count, group * per_group, o);
-            if (prm && prm->affine) k->affine(kind, prm, o, count);
-        }
-        o += count * osize;
-        n -= count;
+        make_groups(k, s, kind, prm, group, groups, raw, o);
+        o += groups * per_group * osize;
+        n -= groups * per_group;
         group += groups;
     }
     if (n) { /* partial last group */
-        blocks(s, group * group_blocks, (size_t)group_blocks, raw);
-        transform(s, prm, raw, per_group, group * per_group, tmp);
-        if (prm && prm->affine) k->affine(kind, prm, tmp, per_group);
+        make_groups(k, s, kind, prm, group, 1, raw, tmp);
         memcpy(o, tmp, n * osize);
     }
     return CTRNG_OK;
@@ -239,7 +206,7 @@ static uint32_t bitgen_next_uint32(void *p)
 {
     ctrng_bitgen_state *st = p;
     if (st->index == CTRNG_BITGEN_WORDS) {
-        st->block += CTRNG_BITGEN_WORDS / (is64(st->stream.algorithm) ? 8 : 4);
+        st->block += CTRNG_BITGEN_WORDS / (ctrng_is64(st->stream.algorithm) ? 8 : 4);
         st->index = 0;
         bitgen_refill(st);
     }
@@ -264,7 +231,7 @@ int ctrng_bitgen_init(ctrng_bitgen *bg, ctrng_bitgen_state *st, uint64_t block, 
 {
     int err = valid_stream(&st->stream);
     if (err) return err;
-    uint32_t words = is64(st->stream.algorithm) ? 8 : 4;
+    uint32_t words = ctrng_is64(st->stream.algorithm) ? 8 : 4;
     if (index >= words) return CTRNG_EPARAMS;
     st->block = block;
     st->index = index;

@@ -8,6 +8,11 @@
 #error "ctrng defines streams as little-endian byte sequences; big-endian hosts are not supported"
 #endif
 
+static inline int ctrng_is64(int algorithm)
+{
+    return algorithm == CTRNG_PHILOX4X64 || algorithm == CTRNG_THREEFRY4X64;
+}
+
 /* Write nblocks blocks starting at block index `block` as little-endian
  * words: 16 bytes a block for the 4x32 ciphers, 32 for the 4x64 ones. */
 typedef void (*ctrng_blocks_fn)(const ctrng_stream *s, uint64_t block,

@@ -1,6 +1,7 @@
-/* The AVX2 kernel table: eight (Philox4x32, Threefry4x32) or four
- * (Threefry4x64) blocks per vector, two vectors in flight for instruction
- * level parallelism.  Bit-identical to the scalar block functions. */
+/* The AVX2 kernel table: Philox4x32 sixteen blocks a pass (four vectors in
+ * flight), Threefry4x32 eight and Threefry4x64 four blocks a vector;
+ * Philox4x64 keeps the portable kernel.  Bit-identical to the scalar block
+ * functions. */
 #include "kernels.h"
 
 #ifdef CTRNG_HAVE_AVX2
@@ -135,9 +136,9 @@ CTRNG_TARGET static void philox4x32_blocks(const ctrng_stream *s, uint64_t block
         x##3 = ADD(x##3, SET1(ks[((s) + 3) % 5] + (s)));     \
     } while (0)
 
-/* Rotation schedules as compile-time constants (the shifts take immediates). */
-#define R32 ((const int[8][2]){{10, 26}, {11, 21}, {13, 27}, {23, 5}, {6, 20}, {17, 11}, {25, 10}, {18, 20}})
-#define R64 ((const int[8][2]){{14, 16}, {52, 57}, {23, 40}, {5, 37}, {25, 33}, {46, 12}, {58, 22}, {32, 32}})
+/* threefry.h's rotation schedules: constant indices fold to immediates. */
+#define R32 ctrng_threefry4x32_rot
+#define R64 ctrng_threefry4x64_rot
 
 #define SET1_32(v) _mm256_set1_epi32((int)(uint32_t)(v))
 #define SET1_64(v) _mm256_set1_epi64x((long long)(v))

@@ -10,7 +10,7 @@
 uint64_t ctrng_fisher_yates(const ctrng_stream *s, uint64_t first_word, int64_t *perm, size_t n)
 {
     uint64_t words[WORDS];
-    uint64_t per_block = (s->algorithm == CTRNG_PHILOX4X64 || s->algorithm == CTRNG_THREEFRY4X64) ? 4 : 2;
+    uint64_t per_block = ctrng_is64(s->algorithm) ? 4 : 2; /* uint64 words per block */
     uint64_t next = first_word; /* uint64 element index of words[WORDS] */
     size_t have = 0, used = 0;
     for (size_t j = n ? n - 1 : 0; j > 0; j--) {

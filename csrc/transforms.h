@@ -296,7 +296,7 @@ CTRNG_TARGET static void FN(bernoulli)(const ctrng_stream *s, const ctrng_params
     for (size_t i = 0; i < n; i++) {
         uint64_t x;
         memcpy(&x, raw + 2 * i, 8);
-        o[i] = x < prm->threshold;
+        o[i] = (x < prm->threshold) | (prm->certain != 0);
     }
 }
 

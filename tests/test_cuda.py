@@ -33,6 +33,7 @@ SCRIPT = textwrap.dedent("""
                 (cc.integers(k, 0, 2**40, n, start, np.uint64), ctrng.integers(k, 0, 2**40, n, start, np.uint64)),
                 (cc.integers(k, -7, 7, n, start, np.int32), ctrng.integers(k, -7, 7, n, start, np.int32)),
                 (cc.bernoulli(k, 0.3, n, start), ctrng.bernoulli(k, 0.3, n, start, dtype=np.uint8)),
+                (cc.bernoulli(k, 1.0, n, start), ctrng.bernoulli(k, 1.0, n, start, dtype=np.uint8)),
                 (cc.uniform(k, -2.0, 3.0, n, start), ctrng.uniform(k, -2.0, 3.0, n, start, np.float32)),
                 (cc.normal(k, 1.0, 0.5, n, start, np.float64), ctrng.normal(k, 1.0, 0.5, n, start)),
             ]
@@ -67,7 +68,7 @@ def test_gpu_fills_match_the_cpu_under_the_simulator():
     assert run.returncode == 0, run.stderr[-3000:]
     checks = json.loads(run.stdout.strip().splitlines()[-1])
     for alg in ALGS:
-        assert checks[alg] == [True] * 36, alg
+        assert checks[alg] == [True] * 39, alg
     assert checks["out"] == [True, True]
     assert checks["errors"] == ["TypeError", "TypeError", "ValueError", "TypeError", "ValueError", "ValueError",
                                 "ValueError"]

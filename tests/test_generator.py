@@ -255,3 +255,13 @@ def test_bad_arguments():
         ctrng.Generator(KEY).random(3, dtype=np.int32)
     with pytest.raises(ValueError, match="threads"):
         ctrng.Generator(KEY, threads=0)
+
+
+def test_integer_draws_stop_at_element_2_57():
+    g = ctrng.Generator(KEY)
+    g.advance(2**57 - 1)                         # 32-bit draws: one word each
+    assert g.integers(0, 10, size=1)[0] == ctrng.integers(KEY, 0, 10, 1, start=2**57 - 1)[0]
+    with pytest.raises(ValueError, match="end of the stream"):
+        g.integers(0, 10, size=1)
+    assert g.position == 2**57                   # the refused draw consumed nothing
+    assert np.array_equal(ctrng.Generator(KEY).bernoulli(1.0, size=3), [True, True, True])

@@ -20,6 +20,7 @@ typedef struct {
     uint64_t low;
     uint64_t range;
     uint64_t threshold;
+    int certain;
     int out_bytes;
     int affine;
     double loc, scale;

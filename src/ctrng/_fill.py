@@ -18,6 +18,11 @@ INTEGERS_32, INTEGERS_64, INTEGERS_128, BERNOULLI = 5, 6, 7, 8
 UNIT_BYTES = {RAW32: 4, UNIFORM_F32: 4, UNIFORM_F64: 8, NORMAL_F32: 4, NORMAL_F64: 8,
               INTEGERS_32: 4, INTEGERS_64: 8, INTEGERS_128: 16, BERNOULLI: 8}
 
+INTEGER_KINDS = (INTEGERS_32, INTEGERS_64, INTEGERS_128)
+# Integer elements stay below 2**57: the blocks from 2**63 on hold their
+# retries (csrc/fill.c, ctrng_integer_retry).
+INTEGER_ELEMENTS = 1 << 57
+
 ISAS = {"auto": 0, "portable": 1, "avx2": 2}
 _ERRORS = {-1: "unknown algorithm", -2: "unknown distribution", -3: "instruction set not available",
            -4: "bad round count", -5: "bad parameters"}
@@ -52,10 +57,10 @@ def resolve_threads(threads, n):
     """Threads to use for n elements: `threads` (default all cores), fewer
     when the pieces would get too small to pay off."""
     if threads is None:
-        threads = _DEFAULT_THREADS
-    elif isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
+        return max(1, min(_DEFAULT_THREADS, n // MIN_PER_THREAD))
+    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
         raise ValueError(f"threads must be a positive integer or None, got {threads!r}")
-    return int(max(1, min(int(threads), n // MIN_PER_THREAD)))
+    return max(1, min(int(threads), n // MIN_PER_THREAD))
 
 
 def _forget_pool_after_fork():
@@ -81,8 +86,10 @@ def _executor(workers):
 
 
 def stream_length(key, kind):
-    """Elements of this distribution in one stream (2**64 blocks)."""
-    return (key.block_bytes // UNIT_BYTES[kind]) << 64
+    """Elements of distribution `kind` in one stream: 2**64 blocks' worth,
+    and at most 2**57 bounded integers."""
+    length = (key.block_bytes // UNIT_BYTES[kind]) << 64
+    return min(length, INTEGER_ELEMENTS) if kind in INTEGER_KINDS else length
 
 
 def fill(key, kind, start, n, out, *, params=None, threads=None, isa="auto"):
@@ -92,7 +99,7 @@ def fill(key, kind, start, n, out, *, params=None, threads=None, isa="auto"):
     if start + n > length:
         raise ValueError(
             f"start + n = {start + n} is past the end of the stream ({length} elements of this kind)")
-    workers = 1 if threads is None and n < 2 * MIN_PER_THREAD else resolve_threads(threads, n)
+    workers = resolve_threads(threads, n)
     code = ISAS.get(isa) if isinstance(isa, str) else None
     if code is None:
         raise ValueError(f"isa must be one of {sorted(ISAS)}, got {isa!r}")
@@ -102,7 +109,7 @@ def fill(key, kind, start, n, out, *, params=None, threads=None, isa="auto"):
         return out
     stream = key.cstream()
     prm = params if params is not None else ffi.NULL
-    per_block = length >> 64
+    per_block = key.block_bytes // UNIT_BYTES[kind]
     buffer = ffi.from_buffer(out, require_writable=True)  # keeps `out` pinned
     if workers == 1:
         _check(lib.ctrng_fill(stream, kind, prm, *divmod(start, per_block), n, buffer, code))

@@ -22,6 +22,7 @@ import ctypes
 import numpy as np
 
 from ._ctrng import ffi, lib
+from ._fill import RAW32, stream_length
 from .key import Key, check_int
 from .stateless import random_raw
 
@@ -73,8 +74,7 @@ class _StreamBitGenerator(np.random.BitGenerator):
         return self._cstate.block * self._words_per_block + self._cstate.index
 
     def _set_position(self, position):
-        limit = self._words_per_block << 64
-        self._seek(check_int(position, "position", limit))
+        self._seek(check_int(position, "position", stream_length(self._key, RAW32)))
 
     def advance(self, delta):
         """Skip `delta` 32-bit words of the stream."""

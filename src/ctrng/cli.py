@@ -22,7 +22,7 @@ import sys
 import numpy as np
 
 import ctrng
-from ._fill import cpu_count
+from ._fill import RAW32, cpu_count, stream_length
 from .bench import best_time, bench_cases, machine_line
 from .key import ALGORITHMS, DEFAULT_ALGORITHM
 
@@ -84,7 +84,7 @@ def _raw_blocks(keys, start, total_bytes, chunk_words, threads):
     """Yield the output as (array, bytes to write from it), chunk by chunk."""
     k = len(keys)
     per_rank = max(1, chunk_words // k)
-    stream_words = (keys[0].block_bytes // 4) << 64  # uint32 words in one stream
+    stream_words = stream_length(keys[0], RAW32)  # uint32 words in one stream
     bufs = np.empty((k, per_rank), np.uint32)
     woven = np.empty((per_rank, k), np.uint32) if k > 1 else None
     pos = start
@@ -126,7 +126,7 @@ def _grow_pipe(f, size=1 << 20):
 
 def cmd_raw(args, parser):
     keys = _raw_keys(args, parser)
-    stream_words = (keys[0].block_bytes // 4) << 64
+    stream_words = stream_length(keys[0], RAW32)
     if args.start >= stream_words:
         parser.error(f"--start must be below {stream_words} (2**{stream_words.bit_length() - 1}) "
                      f"words for {args.algorithm}, got {args.start}")

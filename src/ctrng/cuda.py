@@ -13,7 +13,9 @@ so a GPU's normals can differ from the CPU's in the last bits).
 True
 
 The kernels are thin users of the device functions in :mod:`ctrng.numba`:
-one thread computes one cipher block and writes every element made from it.
+for raw words, uniforms and normals one thread computes one cipher block and
+writes every element made from it; integers and Bernoulli draws take one
+thread per element.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from numba import cuda
 from numba.extending import register_jitable
 
 from . import _fill, stateless
-from .key import Key, check_int
+from .key import check_int
 from .numba import stream_words
 from .numba._device import (M32, ONE, S32, U64, _is64, _pick, bernoulli as bernoulli_draw, bounded_offset,
                             box_muller_f32, box_muller_f64, stream_block, truncated_normal, uniform_f64,
@@ -92,13 +94,14 @@ def _block_kernel(bits, pairs, convert):
     return kernel
 
 
+# By distribution code; raw uint64 words have no code of their own.
 _KERNELS = {
-    "raw32": _block_kernel(32, False, _identity),
+    _fill.RAW32: _block_kernel(32, False, _identity),
     "raw64": _block_kernel(64, False, _identity),
-    "uniform_f32": _block_kernel(32, False, unit_f32),
-    "uniform_f64": _block_kernel(64, False, unit_f64),
-    "normal_f32": _block_kernel(32, True, box_muller_f32),
-    "normal_f64": _block_kernel(64, True, box_muller_f64),
+    _fill.UNIFORM_F32: _block_kernel(32, False, unit_f32),
+    _fill.UNIFORM_F64: _block_kernel(64, False, unit_f64),
+    _fill.NORMAL_F32: _block_kernel(32, True, box_muller_f32),
+    _fill.NORMAL_F64: _block_kernel(64, True, box_muller_f64),
 }
 
 
@@ -113,9 +116,9 @@ def _integers_kernel(words, span, low, signed, start, n, out):
 
 
 @cuda.jit
-def _bernoulli_kernel(words, threshold, start, n, out):
+def _bernoulli_kernel(words, threshold, certain, start, n, out):
     for j in range(cuda.grid(1), n, cuda.gridsize(1)):
-        out[j] = 1 if bernoulli_draw(words, threshold, start + U64(j)) else 0
+        out[j] = 1 if certain or bernoulli_draw(words, threshold, start + U64(j)) else 0
 
 
 @cuda.jit
@@ -129,7 +132,7 @@ def truncated_normal_fill(key, start, args, out):
     [start, start + out.size): args = (plo, width, flip, alpha, beta, mean,
     std) as that function computes them."""
     flat = _device_out(out, None, as_device_array(out).dtype)
-    start = _check(key, start, flat.size, 8)
+    start = _check(key, start, flat.size, _fill.UNIFORM_F64)
     if flat.size:
         _launch(_truncated_kernel, flat.size, cuda.to_device(stream_words(key)), U64(start), *args, flat)
 
@@ -164,29 +167,30 @@ def _device_out(out, n, dt):
     return arr.reshape(arr.size)
 
 
-def _check(key, start, n, unit_bytes):
+def _check(key, start, n, kind, words=1):
     """start as an int, checked against the stream's end for elements of
-    unit_bytes stream bytes each."""
-    if not isinstance(key, Key):
-        raise TypeError(f"key must be a ctrng.Key, not {type(key).__name__}")
+    `kind` (raw: `words` 32-bit words each)."""
+    stateless.check_key(key)
     start = check_int(start, "start", 1 << 80)
-    if start + n > (key.block_bytes // unit_bytes) << 64:
+    if start + n > _fill.stream_length(key, kind) // words:
         raise ValueError(f"start + n = {start + n} is past the end of the stream")
     return start
 
 
-def _fill_blocks(name, key, n, start, dt, out, affine=None):
-    """The block kernels: every element takes dt.itemsize stream bytes;
-    affine = (loc, scale) maps float results to x * scale + loc."""
+def _fill_blocks(kind, key, n, start, dt, out, affine=None):
+    """The block kernels: every element takes dt.itemsize stream bytes (kind
+    RAW32 with uint64 elements: two words each); affine = (loc, scale) maps
+    float results to x * scale + loc."""
+    raw64 = kind == _fill.RAW32 and dt.itemsize == 8
     flat = _device_out(out, n, dt)
-    start = _check(key, start, flat.size, dt.itemsize)
+    start = _check(key, start, flat.size, kind, 2 if raw64 else 1)
     if flat.size:
         per = key.block_bytes // dt.itemsize
         first_block, skip = divmod(start, per)
         nblocks = (skip + flat.size + per - 1) // per
         loc, scale = affine or (0, 1)
         cast = dt.type if dt.kind == "f" else np.float64
-        _launch(_KERNELS[name], nblocks, cuda.to_device(stream_words(key)), U64(first_block), skip,
+        _launch(_KERNELS["raw64" if raw64 else kind], nblocks, cuda.to_device(stream_words(key)), U64(first_block), skip,
                 flat.size, affine is not None, cast(loc), cast(scale), flat)
     return out if out is not None else flat
 
@@ -194,14 +198,14 @@ def _fill_blocks(name, key, n, start, dt, out, affine=None):
 def random_raw(key, n=None, start=0, dtype=np.uint32, out=None):
     """Raw words on the GPU; the same bits as ctrng.random_raw."""
     dt = stateless.check_dtype(dtype, (np.uint32, np.uint64), "random_raw")
-    return _fill_blocks("raw32" if dt == np.uint32 else "raw64", key, n, start, dt, out)
+    return _fill_blocks(_fill.RAW32, key, n, start, dt, out)
 
 
 def random(key, n=None, start=0, dtype=np.float32, out=None):
     """Uniform floats in [0, 1) on the GPU (default float32); the same bits
     as ctrng.random."""
     dt = stateless.check_dtype(dtype, (np.float32, np.float64), "random")
-    return _fill_blocks("uniform_f32" if dt == np.float32 else "uniform_f64", key, n, start, dt, out)
+    return _fill_blocks(stateless.float_kind(True, dt), key, n, start, dt, out)
 
 
 def uniform(key, low=0.0, high=1.0, n=None, start=0, dtype=np.float32, out=None):
@@ -209,22 +213,21 @@ def uniform(key, low=0.0, high=1.0, n=None, start=0, dtype=np.float32, out=None)
     output's precision, as ctrng.uniform."""
     dt = stateless.check_dtype(dtype, (np.float32, np.float64), "uniform")
     low, high = stateless.check_interval(low, high)
-    return _fill_blocks("uniform_f32" if dt == np.float32 else "uniform_f64", key, n, start, dt, out,
-                        (low, high - low))
+    return _fill_blocks(stateless.float_kind(True, dt), key, n, start, dt, out, (low, high - low))
 
 
 def normal(key, loc=0.0, scale=1.0, n=None, start=0, dtype=np.float32, out=None):
     """Normal variates on the GPU: z * scale + loc, as ctrng.normal."""
     dt = stateless.check_dtype(dtype, (np.float32, np.float64), "normal")
     loc, scale = stateless.check_loc_scale(loc, scale)
-    return _fill_blocks("normal_f32" if dt == np.float32 else "normal_f64", key, n, start, dt, out, (loc, scale))
+    return _fill_blocks(stateless.float_kind(False, dt), key, n, start, dt, out, (loc, scale))
 
 
 def standard_normal(key, n=None, start=0, dtype=np.float32, out=None):
     """Standard normal variates on the GPU (default float32), by the same
     Box-Muller as ctrng.standard_normal."""
     dt = stateless.check_dtype(dtype, (np.float32, np.float64), "standard_normal")
-    return _fill_blocks("normal_f32" if dt == np.float32 else "normal_f64", key, n, start, dt, out)
+    return _fill_blocks(stateless.float_kind(False, dt), key, n, start, dt, out)
 
 
 def integers(key, low, high, n=None, start=0, dtype=np.int64, out=None):
@@ -233,9 +236,7 @@ def integers(key, low, high, n=None, start=0, dtype=np.int64, out=None):
     dt = stateless.check_dtype(dtype, stateless.INT_DTYPES, "integers")
     kind, prm = stateless.integer_params(low, high, dt)
     flat = _device_out(out, n, dt)
-    start = _check(key, start, flat.size, _fill.UNIT_BYTES[kind])
-    if start + flat.size > stateless.INTEGER_ELEMENTS:
-        raise ValueError(f"start + n = {start + flat.size} is past the last integer element (2**57)")
+    start = _check(key, start, flat.size, kind)
     if flat.size:
         _launch(_integers_kernel, flat.size, cuda.to_device(stream_words(key)), U64(prm.range),
                 U64(prm.low), dt.kind == "i", U64(start), flat.size, flat)
@@ -246,13 +247,10 @@ def bernoulli(key, p, n=None, start=0, dtype=np.uint8, out=None):
     """Bernoulli(p) draws on the GPU, as uint8 (or bool); the same values as
     ctrng.bernoulli."""
     dt = stateless.check_dtype(dtype, (np.bool_, np.uint8), "bernoulli")
-    threshold = stateless.bernoulli_threshold(p)
+    prm = stateless.bernoulli_params(p)
     flat = _device_out(out, n, dt)
-    start = _check(key, start, flat.size, _fill.UNIT_BYTES[_fill.BERNOULLI])
+    start = _check(key, start, flat.size, _fill.BERNOULLI)
     if flat.size:
-        if threshold is None:
-            flat[:] = 1
-        else:
-            _launch(_bernoulli_kernel, flat.size, cuda.to_device(stream_words(key)), U64(threshold),
-                    U64(start), flat.size, flat.view(np.uint8) if dt == np.bool_ else flat)
+        _launch(_bernoulli_kernel, flat.size, cuda.to_device(stream_words(key)), U64(prm.threshold),
+                bool(prm.certain), U64(start), flat.size, flat.view(np.uint8) if dt == np.bool_ else flat)
     return out if out is not None else flat

@@ -63,7 +63,6 @@ class Generator:
         self._spawned = 0
         self.threads = threads
         self._lock = threading.Lock()
-        self._limit = (key.block_bytes // 4) << 64
 
     # -- cursor ---------------------------------------------------------------
     @property
@@ -78,22 +77,23 @@ class Generator:
 
     def advance(self, k):
         """Move the cursor k 32-bit words forward; returns self."""
-        k = check_int(k, "k", self._limit + 1)
+        words = _fill.stream_length(self._key, _fill.RAW32)
+        k = check_int(k, "k", words + 1)
         with self._lock:
-            if self._position + k > self._limit:
+            if self._position + k > words:
                 raise ValueError(f"advance({k}) goes past the end of the stream")
             self._position += k
         return self
 
-    def _claim(self, n, unit_bytes):
-        """Reserve n elements of unit_bytes each; return the first element index."""
+    def _claim(self, n, unit_bytes, length):
+        """Reserve n elements of unit_bytes each, of a stream of `length`
+        such elements; return the first element index."""
         words = unit_bytes // 4
         with self._lock:
             start = -(-self._position // words)
-            end = (start + n) * words
-            if end > self._limit:
+            if start + n > length:
                 raise ValueError("this draw goes past the end of the stream")
-            self._position = end
+            self._position = (start + n) * words
         return start
 
     @property
@@ -108,11 +108,10 @@ class Generator:
         if not isinstance(value, dict) or value.get("bit_generator") != "ctrng.Generator":
             raise ValueError("state must be a dict from Generator.state")
         key = Key(**value["key"])
-        limit = (key.block_bytes // 4) << 64
-        position = check_int(value["position"], "position", limit + 1)
+        position = check_int(value["position"], "position", _fill.stream_length(key, _fill.RAW32) + 1)
         spawned = check_int(value.get("spawned", 0), "spawned", SPAWN_FANOUT + 1)
         with self._lock:
-            self._key, self._position, self._spawned, self._limit = key, position, spawned, limit
+            self._key, self._position, self._spawned = key, position, spawned
 
     def __reduce__(self):
         return (_from_state, (self.state, self.threads))
@@ -159,10 +158,11 @@ class Generator:
             res = np.empty(shape if shape is not None else (1,), dt)
             flat, n = res.reshape(-1), res.size
         if raw_words:
-            start = self._claim(n, 4 * raw_words) * raw_words
+            length = _fill.stream_length(self._key, _fill.RAW32) // raw_words
+            start = self._claim(n, 4 * raw_words, length) * raw_words
             stateless.run_fill(self._key, kind, start, n * raw_words, flat.view(np.uint32), threads=self.threads)
         else:
-            start = self._claim(n, _fill.UNIT_BYTES[kind])
+            start = self._claim(n, _fill.UNIT_BYTES[kind], _fill.stream_length(self._key, kind))
             stateless.run_fill(self._key, kind, start, n, flat, params=params, threads=self.threads)
         if out is None and shape is None:
             return res[0]
@@ -176,12 +176,12 @@ class Generator:
     def random(self, size=None, dtype=np.float64, out=None):
         """Uniform floats in [0, 1), as ``numpy.random.Generator.random``."""
         dt = stateless.check_dtype(dtype, (np.float32, np.float64), "random")
-        return self._draw(_fill.UNIFORM_F32 if dt == np.float32 else _fill.UNIFORM_F64, dt, size, out)
+        return self._draw(stateless.float_kind(True, dt), dt, size, out)
 
     def standard_normal(self, size=None, dtype=np.float64, out=None):
         """Standard normal variates (Box-Muller; see ctrng.standard_normal)."""
         dt = stateless.check_dtype(dtype, (np.float32, np.float64), "standard_normal")
-        return self._draw(_fill.NORMAL_F32 if dt == np.float32 else _fill.NORMAL_F64, dt, size, out)
+        return self._draw(stateless.float_kind(False, dt), dt, size, out)
 
     def integers(self, low, high=None, size=None, dtype=np.int64, endpoint=False):
         """Exactly unbiased integers in [low, high) ([low, high] with
@@ -191,24 +191,12 @@ class Generator:
         high = check_int(high, "high", (1 << 64) + 1, low=-(1 << 63)) + (1 if endpoint else 0)
         dt = stateless.check_dtype(dtype, stateless.INT_DTYPES, "integers")
         kind, prm = stateless.integer_params(low, high, dt)
-        shape = _shape(size)
-        count = 1 if shape is None else int(np.prod(shape))
-        if -(-self._position // (_fill.UNIT_BYTES[kind] // 4)) + count > stateless.INTEGER_ELEMENTS:
-            raise ValueError("integer draws are limited to the first 2**57 elements of the stream")
         return self._draw(kind, dt, size, None, params=prm)
 
     def bernoulli(self, p, size=None, dtype=np.bool_):
         """Bernoulli(p) draws (see ctrng.bernoulli)."""
         dt = stateless.check_dtype(dtype, (np.bool_, np.uint8), "bernoulli")
-        threshold = stateless.bernoulli_threshold(p)
-        prm = ffi.new("ctrng_params *")
-        prm.threshold = 0 if threshold is None else threshold
-        res = self._draw(_fill.BERNOULLI, np.dtype(np.uint8), size, None, params=prm)
-        if isinstance(res, np.ndarray):
-            if threshold is None:  # p == 1: all ones (the positions are used all the same)
-                res[...] = 1
-            return res.view(dt)
-        return dt.type(1 if threshold is None else res)
+        return self._draw(_fill.BERNOULLI, dt, size, None, params=stateless.bernoulli_params(p))
 
     def uniform(self, low=0.0, high=1.0, size=None):
         """Uniform float64 on [low, high): low + (high - low) * random()."""

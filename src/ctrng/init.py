@@ -3,8 +3,10 @@ reproducible per parameter and shardable.
 
 Each initializer fills an array in place from a :class:`ctrng.Key`:
 
-* NumPy arrays are filled by the multi-threaded C core, at the speed of its
-  fills (the affine map is fused into the fill);
+* NumPy arrays are filled by the multi-threaded C core; the affine
+  initializers (uniform, normal, xavier, kaiming) at the speed of its fills,
+  since ``loc + scale * x`` is fused into the fill, while ``trunc_normal_``
+  (a quantile per value) and ``orthogonal_`` (a QR) do more work;
 * CUDA arrays (anything with ``__cuda_array_interface__``: CuPy, PyTorch,
   Numba) are filled on the device by :mod:`ctrng.cuda` (uniform, normal,
   xavier, kaiming, trunc_normal: the same values up to the GPU compiler's
@@ -48,7 +50,7 @@ import numpy as np
 
 from ._fill import resolve_threads, run_pieces
 from .key import DEFAULT_ALGORITHM, Key
-from .stateless import normal, random, uniform
+from .stateless import check_key, normal, random, uniform
 
 __all__ = ["INIT_RANK", "parameter_key", "parameter_keys", "calculate_gain", "uniform_", "normal_",
            "trunc_normal_", "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_",
@@ -164,8 +166,7 @@ def _init(array, key, fill, full_shape, index, device_fill=None):
     tensor: fill(out, start) writes NumPy pieces; device_fill, if given,
     writes CUDA pieces on the device (else CUDA arrays are filled on the host
     and copied in)."""
-    if not isinstance(key, Key):
-        raise TypeError(f"key must be a ctrng.Key, not {type(key).__name__}")
+    check_key(key)
     if isinstance(array, np.ndarray):
         _check_float(array.dtype)
         if not array.flags.writeable:

@@ -194,8 +194,7 @@ class Key:
     def block(self, block):
         """The four words of block `block` of this stream (scalar reference)."""
         out = ffi.new("uint64_t[4]")
-        key = list(self.key_words) + [0] * (4 - self._algorithm.key_words)
-        lib.ctrng_block(self._algorithm.code, self._rounds, list(self.counter_words(block)), key, out)
+        lib.ctrng_block(self._algorithm.code, self._rounds, list(self.counter_words(block)), self.cstream().key, out)
         return tuple(out)
 
     @property

@@ -20,7 +20,7 @@ __all__ = ["random_raw", "random", "uniform", "standard_normal", "normal", "inte
 _MAX_N = 1 << 63
 
 
-def _check_key(key):
+def check_key(key):
     if not isinstance(key, Key):
         raise TypeError(f"key must be a ctrng.Key, not {type(key).__name__}")
     return key
@@ -84,7 +84,7 @@ def random_raw(key, n=None, start=0, dtype=np.uint32, *, out=None, threads=None)
     >>> bool((ctrng.random_raw(ctrng.Key(1), 4, start=4) == w[4:]).all())
     True
     """
-    key = _check_key(key)
+    key = check_key(key)
     dt = check_dtype(dtype, (np.uint32, np.uint64), "random_raw")
     start = _start(start)
     res, flat, n = prepare_out(out, n, dt)
@@ -93,14 +93,18 @@ def random_raw(key, n=None, start=0, dtype=np.uint32, *, out=None, threads=None)
     return res
 
 
+def float_kind(uniform, dt):
+    """The distribution code of uniform (or normal) floats of dtype dt."""
+    if uniform:
+        return _fill.UNIFORM_F32 if dt == np.float32 else _fill.UNIFORM_F64
+    return _fill.NORMAL_F32 if dt == np.float32 else _fill.NORMAL_F64
+
+
 def _float_fill(key, uniform, name, n, start, dtype, out, threads, affine=None):
     """Uniform or normal floats, optionally loc + scale * x (affine)."""
-    key = _check_key(key)
+    key = check_key(key)
     dt = check_dtype(dtype, (np.float32, np.float64), name)
-    if uniform:
-        kind = _fill.UNIFORM_F32 if dt == np.float32 else _fill.UNIFORM_F64
-    else:
-        kind = _fill.NORMAL_F32 if dt == np.float32 else _fill.NORMAL_F64
+    kind = float_kind(uniform, dt)
     start = _start(start)
     res, flat, n = prepare_out(out, n, dt)
     prm = None
@@ -178,18 +182,20 @@ def normal(key, loc=0.0, scale=1.0, n=None, start=0, dtype=np.float64, *, out=No
 
 INT_DTYPES = (np.int32, np.int64, np.uint32, np.uint64)
 
-# Integer elements must stay below 2**57: the blocks from 2**63 on are where
-# rejected draws are redrawn (see csrc/fill.c, ctrng_integer_retry).
-INTEGER_ELEMENTS = 1 << 57
+
+def integer_bounds(low, high):
+    """low and high as ints with low < high, both within 64-bit integers."""
+    low = check_int(low, "low", 1 << 64, low=-(1 << 63))
+    high = check_int(high, "high", (1 << 64) + 1, low=-(1 << 63) + 1)
+    if low >= high:
+        raise ValueError(f"need low < high, got low={low}, high={high}")
+    return low, high
 
 
 def integer_params(low, high, dt):
     """Check [low, high) against dtype `dt`; return (kind, C parameters)."""
-    low = check_int(low, "low", 1 << 64, low=-(1 << 63))
-    high = check_int(high, "high", (1 << 64) + 1, low=-(1 << 63) + 1)
+    low, high = integer_bounds(low, high)
     info = np.iinfo(dt)
-    if low >= high:
-        raise ValueError(f"low must be < high, got low={low}, high={high}")
     if low < info.min:
         raise ValueError(f"low={low} is below the smallest {dt} ({info.min})")
     if high - 1 > info.max:
@@ -217,13 +223,11 @@ def integers(key, low, high, n=None, start=0, dtype=np.int64, *, out=None, threa
     >>> int(v.min()), int(v.max())
     (0, 5)
     """
-    key = _check_key(key)
+    key = check_key(key)
     dt = check_dtype(dtype, INT_DTYPES, "integers")
     kind, prm = integer_params(low, high, dt)
     start = _start(start)
     res, flat, n = prepare_out(out, n, dt)
-    if start + n > INTEGER_ELEMENTS:
-        raise ValueError(f"start + n = {start + n} is past the last integer element (2**57)")
     run_fill(key, kind, start, n, flat, params=prm, threads=threads)
     return res
 
@@ -238,20 +242,25 @@ def bernoulli_threshold(p):
     return None if p == 1.0 else int(p * 2.0**64)
 
 
+def bernoulli_params(p):
+    """The C parameters of Bernoulli(p): threshold floor(p 2**64), or certain."""
+    threshold = bernoulli_threshold(p)
+    prm = ffi.new("ctrng_params *")
+    prm.threshold = threshold or 0
+    prm.certain = threshold is None
+    return prm
+
+
 def bernoulli(key, p, n=None, start=0, *, dtype=np.bool_, out=None, threads=None):
     """Bernoulli(p) draws as bool or uint8: element i is 1 when uint64
-    element i is below floor(p 2**64), exact for p >= 2**-11."""
-    key = _check_key(key)
+    element i is below floor(p 2**64) (always, for p = 1), exact for
+    p >= 2**-11."""
+    key = check_key(key)
     dt = check_dtype(dtype, (np.bool_, np.uint8), "bernoulli")
-    threshold = bernoulli_threshold(p)
-    start = _start(start)
+    prm = bernoulli_params(p)
     res, flat, n = prepare_out(out, n, dt)
-    if threshold is None:
-        _fill.resolve_threads(threads, n)
-        if start + n > _fill.stream_length(key, _fill.BERNOULLI):
-            raise ValueError(f"start + n = {start + n} is past the end of the stream")
-        flat[...] = 1
-        return res
+    run_fill(key, _fill.BERNOULLI, _start(start), n, flat, params=prm, threads=threads)
+    return res
     prm = ffi.new("ctrng_params *")
     prm.threshold = threshold
     run_fill(key, _fill.BERNOULLI, start, n, flat.view(np.uint8), params=prm, threads=threads)

@@ -31,8 +31,8 @@ bulk functions (uint64 arithmetic: pass ``numba.uint64`` or plain ints).
 
 import numpy as np
 
-from ..key import Key, check_int
-from ..stateless import bernoulli_threshold as _exact_threshold
+from ..key import Key
+from ..stateless import bernoulli_threshold as _exact_threshold, integer_bounds
 from ._device import (bernoulli, bounded_offset, philox4x32, philox4x64, random_raw32, random_raw64, standard_normal_f32,
                       standard_normal_f64, stream_block, threefry4x32, threefry4x64, uniform_f32, uniform_f64)
 
@@ -55,10 +55,7 @@ def integer_span(low, high):
     """``high - low - 1`` as the uint64 that :func:`bounded_offset` takes; the
     integer at position i in [low, high) is ``low + bounded_offset(words,
     span, i)``, the value ``ctrng.integers(key, low, high, ...)`` gives there."""
-    low = check_int(low, "low", 1 << 64, low=-(1 << 63))
-    high = check_int(high, "high", (1 << 64) + 1, low=-(1 << 63) + 1)
-    if not 0 < high - low <= 1 << 64:
-        raise ValueError(f"need low < high <= low + 2**64, got low={low}, high={high}")
+    low, high = integer_bounds(low, high)
     return np.uint64(high - low - 1)
 
 
