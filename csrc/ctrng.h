@@ -78,9 +78,20 @@ int ctrng_block(int algorithm, int rounds, const uint64_t ctr[4],
 int ctrng_fill(const ctrng_stream *s, int kind, const ctrng_params *prm,
                uint64_t first_block, uint64_t skip, size_t n, void *out, int isa);
 
-/* Shuffle perm[0:n] in place (Fisher-Yates) with the stream's uint64
- * elements first_word, first_word + 1, ...; returns how many it used. */
-uint64_t ctrng_fisher_yates(const ctrng_stream *s, uint64_t first_word, int64_t *perm, size_t n);
+/* Uniform permutation of n items, from the stream's 32-bit words
+ * [w0, w0 + 2n), in three phases (csrc/permute.c defines the permutation):
+ * count each range of items per bucket, scatter each range of items to its
+ * buckets (next[b]: where the range's first item of bucket b goes; advanced),
+ * then shuffle each range of buckets in place.  bucket_start has 2^bits + 1
+ * entries.  src == NULL in the scatter writes the indices as int64. */
+int ctrng_perm_bits(uint64_t n);
+void ctrng_perm_count(const ctrng_stream *s, uint64_t w0, uint64_t lo, uint64_t hi, int bits,
+                      uint64_t *counts);
+void ctrng_perm_scatter(const ctrng_stream *s, uint64_t w0, uint64_t lo, uint64_t hi, int bits,
+                        uint64_t *next, const void *src, size_t itemsize, void *dst);
+void ctrng_perm_shuffle_buckets(const ctrng_stream *s, uint64_t w0, uint64_t n,
+                                const uint64_t *bucket_start, uint64_t b_lo, uint64_t b_hi,
+                                void *data, size_t itemsize);
 
 /* 1 if this CPU and build can run the given code path. */
 int ctrng_isa_available(int isa);

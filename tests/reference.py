@@ -292,3 +292,42 @@ def integers(algorithm, root, rank, stream, low, high, start, words, rounds=None
             r += 1
         out.append(low + off)
     return out
+
+
+# ---------------------------------------------------------------------------
+# Permutations: stable bucket sort, then Fisher-Yates inside each bucket
+# ---------------------------------------------------------------------------
+
+def permutation_bits(n):
+    """Bucket bits B: the fewest (at most 32) with n <= 2**(B + 15)."""
+    bits = 0
+    while bits < 32 and n > 1 << (bits + 15):
+        bits += 1
+    return bits
+
+
+def permutation(words, retry, n, log=None):
+    """The permutation of range(n) given the 2n stream words it reads
+    (uint32, from its start word on) and retry(q, r): the r-th 64-bit retry
+    draw of output position q.  `log`, if a list, receives the q whose first
+    draw was rejected."""
+    bits = permutation_bits(n)
+    words = [int(x) for x in words]
+    buckets = [[] for _ in range(1 << bits)]
+    for i in range(n):
+        buckets[words[i] >> (32 - bits) if bits else 0].append(i)
+    out, o = [], 0
+    for items in buckets:
+        for q in range(o + len(items) - 1, o, -1):
+            t = q - o
+            ok, k = lemire(words[n + q], t + 1, 32)
+            if not ok and log is not None:
+                log.append(q)
+            r = 0
+            while not ok and r < 64:
+                ok, k = lemire(retry(q, r), t + 1, 64)
+                r += 1
+            items[t], items[k] = items[k], items[t]
+        out.extend(items)
+        o += len(items)
+    return out

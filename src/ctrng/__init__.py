@@ -12,9 +12,10 @@ from . import init
 from .bitgen import Philox4x32, Philox4x64, Threefry4x32, Threefry4x64
 from .generator import Generator
 from .key import Key
+from .permute import permutation
 from .stateless import bernoulli, integers, normal, random, random_raw, standard_normal, uniform
 
 __all__ = ["Key", "Generator", "random_raw", "random", "uniform", "standard_normal", "normal", "integers",
-           "bernoulli",
+           "bernoulli", "permutation",
            "Philox4x32", "Philox4x64", "Threefry4x32", "Threefry4x64", "available_isas"]
 __version__ = "0.1.0"

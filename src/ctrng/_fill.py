@@ -12,9 +12,11 @@ import numpy as np
 
 from ._ctrng import ffi, lib
 
-# Distribution codes and the stream bytes one element consumes (csrc/ctrng.h).
-RAW32, UNIFORM_F32, UNIFORM_F64, NORMAL_F32, NORMAL_F64 = 0, 1, 2, 3, 4
-INTEGERS_32, INTEGERS_64, INTEGERS_128, BERNOULLI = 5, 6, 7, 8
+# Distribution codes (csrc/ctrng.h) and the stream bytes one element consumes.
+RAW32, UNIFORM_F32, UNIFORM_F64 = lib.CTRNG_RAW32, lib.CTRNG_UNIFORM_F32, lib.CTRNG_UNIFORM_F64
+NORMAL_F32, NORMAL_F64 = lib.CTRNG_NORMAL_F32, lib.CTRNG_NORMAL_F64
+INTEGERS_32, INTEGERS_64, INTEGERS_128 = lib.CTRNG_INTEGERS_32, lib.CTRNG_INTEGERS_64, lib.CTRNG_INTEGERS_128
+BERNOULLI = lib.CTRNG_BERNOULLI
 UNIT_BYTES = {RAW32: 4, UNIFORM_F32: 4, UNIFORM_F64: 8, NORMAL_F32: 4, NORMAL_F64: 8,
               INTEGERS_32: 4, INTEGERS_64: 8, INTEGERS_128: 16, BERNOULLI: 8}
 
@@ -23,9 +25,10 @@ INTEGER_KINDS = (INTEGERS_32, INTEGERS_64, INTEGERS_128)
 # retries (csrc/fill.c, ctrng_integer_retry).
 INTEGER_ELEMENTS = 1 << 57
 
-ISAS = {"auto": 0, "portable": 1, "avx2": 2}
-_ERRORS = {-1: "unknown algorithm", -2: "unknown distribution", -3: "instruction set not available",
-           -4: "bad round count", -5: "bad parameters"}
+ISAS = {"auto": lib.CTRNG_ISA_AUTO, "portable": lib.CTRNG_ISA_PORTABLE, "avx2": lib.CTRNG_ISA_AVX2}
+_ERRORS = {lib.CTRNG_EALGORITHM: "unknown algorithm", lib.CTRNG_EKIND: "unknown distribution",
+           lib.CTRNG_EISA: "instruction set not available", lib.CTRNG_EROUNDS: "bad round count",
+           lib.CTRNG_EPARAMS: "bad parameters"}
 
 # Below this many elements per thread, extra threads cost more than they save.
 MIN_PER_THREAD = 1 << 16

@@ -15,8 +15,7 @@ from collections.abc import MutableSequence
 
 import numpy as np
 
-from . import _fill, stateless
-from ._ctrng import ffi, lib
+from . import _fill, permute, stateless
 from .key import DEFAULT_ALGORITHM, Key, check_int
 
 __all__ = ["Generator", "SPAWN_FANOUT"]
@@ -217,40 +216,30 @@ class Generator:
         return res if shape else float(res)
 
     # -- permutations ---------------------------------------------------------
-    def _permutation_indices(self, n):
-        """A uniformly random permutation of range(n) (Fisher-Yates on the
-        stream's uint64 elements from the cursor on)."""
-        n = check_int(n, "n", 1 << 62)
-        perm = np.arange(n, dtype=np.int64)
-        with self._lock:
-            first = -(-self._position // 2)
-            used = lib.ctrng_fisher_yates(self._key.cstream(), first, ffi.from_buffer("int64_t[]", perm), n)
-            self._position = 2 * (first + used)
-        return perm
+    def _claim_permutation(self, n):
+        """The first word for a permutation of n items (ctrng.permutation)."""
+        return self._claim(permute.permutation_words(n), 4, 2 * permute.MAX_ITEMS)
 
     def permutation(self, x, axis=0):
-        """A permuted range (int x) or a permuted copy of array x along `axis`."""
-        if isinstance(x, (int, np.integer)) and not isinstance(x, bool):
-            return self._permutation_indices(x)
-        arr = np.asarray(x)
-        if arr.ndim == 0:
-            raise ValueError("x must be an integer or an array with at least one dimension")
-        return np.take(arr, self._permutation_indices(arr.shape[axis]), axis=axis)
+        """A permuted range (int x) or a permuted copy of array x along `axis`:
+        ``ctrng.permutation(key, x, start=position)``, which reads 2 n words."""
+        n, arr, axis = permute.items(x, axis)
+        return permute.permuted(self._key, self._claim_permutation(n), n, arr, axis, self.threads)
 
     def shuffle(self, x, axis=0):
-        """Shuffle array (or mutable sequence) x in place along `axis`."""
+        """Shuffle array (np.memmap included) or mutable sequence x in place
+        along `axis`, in the order ``permutation`` would give."""
         if isinstance(x, np.ndarray):
-            if x.ndim == 0:
-                raise ValueError("cannot shuffle a 0-d array")
             if not x.flags.writeable:
                 raise ValueError("x is read-only")
-            perm = self._permutation_indices(x.shape[axis])
-            x[...] = np.take(x, perm, axis=axis)
+            n, arr, axis = permute.items(x, axis)
+            x[...] = permute.permuted(self._key, self._claim_permutation(n), n, arr, axis, self.threads)
         elif isinstance(x, MutableSequence):
             if axis != 0:
                 raise ValueError("axis must be 0 for a sequence")
             items = list(x)
-            x[:] = [items[i] for i in self._permutation_indices(len(items))]
+            perm = self.permutation(len(items))
+            x[:] = [items[i] for i in perm]
         else:
             raise TypeError(f"shuffle needs a numpy array or a mutable sequence, not {type(x).__name__}")
 

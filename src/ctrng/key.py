@@ -35,10 +35,10 @@ class _Algorithm:
 ALGORITHMS = {
     a.name: a
     for a in (
-        _Algorithm("philox4x32", 0, 10, 32, 2),
-        _Algorithm("philox4x64", 1, 10, 64, 2),
-        _Algorithm("threefry4x32", 2, 20, 32, 4),
-        _Algorithm("threefry4x64", 3, 20, 64, 4),
+        _Algorithm("philox4x32", lib.CTRNG_PHILOX4X32, 10, 32, 2),
+        _Algorithm("philox4x64", lib.CTRNG_PHILOX4X64, 10, 64, 2),
+        _Algorithm("threefry4x32", lib.CTRNG_THREEFRY4X32, 20, 32, 4),
+        _Algorithm("threefry4x64", lib.CTRNG_THREEFRY4X64, 20, 64, 4),
     )
 }
 

@@ -1,0 +1,134 @@
+"""Uniform random permutations of arrays in memory.
+
+A permutation of n items reads the stream's 32-bit words [start, start + 2n):
+word start + i sends item i to one of 2**B buckets (B depends on n only;
+buckets hold 2**14 to 2**15 items on average), the items are stably sorted
+by bucket, and each bucket is Fisher-Yates shuffled in place with the draws
+at words start + n + q.  Every ordering is exactly equally likely given
+ideal random words (the argument is in docs/permutations.md).  The result
+never depends on the thread count: the sort is stable and every draw has a
+fixed address.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import _fill
+from ._ctrng import ffi, lib
+from .key import check_int
+from .stateless import check_key
+
+__all__ = ["permutation", "permutation_words", "MAX_ITEMS"]
+
+# Draws that the first word rejects read ctrng_integer_retry's blocks, which
+# keep apart from the stream words only below 2**57.
+MAX_ITEMS = 1 << 56
+
+# Rows up to this size are moved by the bucket sort itself; larger rows are
+# gathered once by the finished index permutation, which measured faster.
+SCATTER_ROW_BYTES = 16
+
+
+def permutation_words(n):
+    """32-bit words of the stream that a permutation of n items reads."""
+    return 2 * n
+
+
+def _counts(stream, start, n, bits, workers):
+    """Per-piece bucket counts; rows follow run_pieces' split of [0, n)."""
+    bounds = [n * c // workers for c in range(workers + 1)]
+    row = {lo: c for c, lo in enumerate(bounds[:-1])}
+    counts = np.zeros((workers, 1 << bits), np.uint64)
+
+    def piece(lo, hi):
+        lib.ctrng_perm_count(stream, start, lo, hi, bits, ffi.from_buffer("uint64_t[]", counts[row[lo]]))
+
+    _fill.run_pieces(n, workers, piece)
+    return counts, row
+
+
+def permute_rows(key, start, n, src, dst, *, threads=None):
+    """Write the permutation of the n rows of `src` (a C-contiguous array, or
+    None for the indices themselves as int64) into `dst`, a C-contiguous
+    array of the same shape and dtype."""
+    if n == 0:
+        return dst
+    stream = key.cstream()
+    bits = lib.ctrng_perm_bits(n)
+    workers = _fill.resolve_threads(threads, n)
+    counts, row = _counts(stream, start, n, bits, workers)
+    bucket_start = np.zeros((1 << bits) + 1, np.uint64)
+    np.cumsum(counts.sum(axis=0), out=bucket_start[1:])
+    nexts = bucket_start[:-1] + np.cumsum(counts, axis=0) - counts
+    itemsize = dst.nbytes // n
+    source = ffi.NULL if src is None else ffi.from_buffer(src)
+    target = ffi.from_buffer(dst, require_writable=True)
+
+    def scatter(lo, hi):
+        lib.ctrng_perm_scatter(stream, start, lo, hi, bits, ffi.from_buffer("uint64_t[]", nexts[row[lo]]),
+                               source, itemsize, target)
+
+    _fill.run_pieces(n, workers, scatter)
+    starts = ffi.from_buffer("uint64_t[]", bucket_start)
+
+    def shuffle(lo, hi):
+        lib.ctrng_perm_shuffle_buckets(stream, start, n, starts, lo, hi, target, itemsize)
+
+    _fill.run_pieces(1 << bits, min(workers, 1 << bits), shuffle)
+    return dst
+
+
+def permutation(key, x, start=0, *, axis=0, threads=None):
+    """A uniformly random permutation of ``range(x)`` (int `x`) or a permuted
+    copy of array `x` along `axis`, from the key's 32-bit words
+    [start, start + 2n).  The same call gives the same result on any number
+    of threads; permuting an array gives ``x[permutation(key, len(x))]``.
+
+    Examples
+    --------
+    >>> import ctrng, numpy as np
+    >>> key = ctrng.Key(7)
+    >>> p = ctrng.permutation(key, 10)
+    >>> sorted(p.tolist()) == list(range(10))
+    True
+    >>> rows = np.arange(20).reshape(10, 2)
+    >>> bool((ctrng.permutation(key, rows) == rows[p]).all())
+    True
+    """
+    check_key(key)
+    start = check_int(start, "start", _fill.stream_length(key, _fill.RAW32))
+    n, arr, axis = items(x, axis)
+    check_room(key, start, n)
+    return permuted(key, start, n, arr, axis, threads)
+
+
+def items(x, axis):
+    """(n, array or None, axis) for permuting x: an item count or an array."""
+    if isinstance(x, (int, np.integer)) and not isinstance(x, bool):
+        return check_int(x, "n", MAX_ITEMS + 1), None, 0
+    if not isinstance(x, np.ndarray) and np.ndim(x) == 0:
+        raise TypeError(f"x must be an integer or an array, not {type(x).__name__}")
+    arr = np.asarray(x)
+    if arr.ndim == 0:
+        raise ValueError("x must be an integer or an array with at least one dimension")
+    axis = check_int(axis, "axis", arr.ndim, low=-arr.ndim) % arr.ndim
+    return check_int(arr.shape[axis], "len(x)", MAX_ITEMS + 1), arr, axis
+
+
+def check_room(key, start, n):
+    """Raise unless words [start, start + 2n) fit the permutation's limits."""
+    end = start + permutation_words(n)
+    if end > 2 * MAX_ITEMS or end > _fill.stream_length(key, _fill.RAW32):
+        raise ValueError(f"a permutation of {n} items from word {start} goes past word 2**57 of the stream")
+
+
+def permuted(key, start, n, arr, axis, threads):
+    """The permutation of range(n) (arr None) or of arr along axis."""
+    if arr is None:
+        return permute_rows(key, start, n, None, np.empty(n, np.int64), threads=threads)
+    if axis == 0 and not arr.dtype.hasobject and arr[:1].nbytes <= SCATTER_ROW_BYTES:
+        src = np.ascontiguousarray(arr)
+        return permute_rows(key, start, n, src, np.empty_like(src), threads=threads)
+    perm = permute_rows(key, start, n, None, np.empty(n, np.int64), threads=threads)
+    return np.take(arr, perm, axis=axis)
