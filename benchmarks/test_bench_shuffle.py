@@ -57,3 +57,23 @@ def test_bench(benchmark, label, size, impl):
     benchmark.extra_info.update(dist=label, n=n, impl=impl, threads=threads or 1)
     result = benchmark.pedantic(fn, rounds=3 if n <= 10**6 * 10 else 2, iterations=1, warmup_rounds=0)
     assert len(result) == n
+
+
+# n = 10**9 walks 7 % of the time; n = 2**30 + 1 about half the time (the
+# worst case: the bijection runs on 2**31 values).
+INDEX_SIZES = {"n1e9": 10**9, "n2p30+1": 2**30 + 1}
+INDEX_COUNT = 10**7
+
+
+@pytest.mark.parametrize("size", INDEX_SIZES)
+def test_bench_index_permutation(benchmark, size):
+    """IndexPermutation p[a:a + 10**7] on one thread; indices per second =
+    10**7 / time (in extra_info as indices_per_s)."""
+    n = INDEX_SIZES[size]
+    p = ctrng.IndexPermutation(ctrng.Key(SEED), n, threads=1)
+    a = n // 3
+    benchmark.group = f"IndexPermutation {size}"
+    result = benchmark.pedantic(lambda: p[a:a + INDEX_COUNT], rounds=5, iterations=1, warmup_rounds=1)
+    benchmark.extra_info.update(n=n, count=INDEX_COUNT,
+                                indices_per_s=INDEX_COUNT / benchmark.stats.stats.min)
+    assert len(result) == INDEX_COUNT

@@ -93,6 +93,22 @@ void ctrng_perm_shuffle_buckets(const ctrng_stream *s, uint64_t w0, uint64_t n,
                                 const uint64_t *bucket_start, uint64_t b_lo, uint64_t b_hi,
                                 void *data, size_t itemsize);
 
+/* Stateless index permutation of [0, n), 1 <= n < 2^63 (csrc/iperm.c):
+ * init reads block n of the stream for its keys; map writes out[j] = the
+ * image (or, with inverse set, the preimage) of in[j], or of first + j when
+ * in is NULL.  Inputs must be below n. */
+#define CTRNG_IPERM_MAX_ROUNDS 24
+typedef struct {
+    uint64_t n;
+    int bits;
+    int rounds;
+    uint32_t keys[CTRNG_IPERM_MAX_ROUNDS];
+    uint64_t add;
+} ctrng_iperm;
+int ctrng_iperm_init(ctrng_iperm *p, const ctrng_stream *s, uint64_t n);
+void ctrng_iperm_map(const ctrng_iperm *p, const uint64_t *in, uint64_t first, size_t count,
+                     uint64_t *out, int inverse);
+
 /* 1 if this CPU and build can run the given code path. */
 int ctrng_isa_available(int isa);
 

@@ -331,3 +331,66 @@ def permutation(words, retry, n, log=None):
         out.extend(items)
         o += len(items)
     return out
+
+
+# ---------------------------------------------------------------------------
+# Index permutation: keyed Feistel rounds, a rotation, cycle walking
+# ---------------------------------------------------------------------------
+
+M64 = (1 << 64) - 1
+
+
+def _splitmix64(state):
+    state = (state + 0x9E3779B97F4A7C15) & M64
+    z = state
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & M64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & M64
+    return state, z ^ (z >> 31)
+
+
+def _lowbias32(x):
+    x ^= x >> 16
+    x = (x * 0x7FEB352D) & M32
+    x ^= x >> 15
+    x = (x * 0x846CA68B) & M32
+    return x ^ (x >> 16)
+
+
+def index_permutation_params(algorithm, root, rank, stream, n):
+    """(m, round keys, added constant) of IndexPermutation(key, n): from
+    block n of the stream, its little-endian bytes read as 64-bit words."""
+    data = block_bytes(algorithm, root, rank, stream, n) + bytes(32)
+    w = struct.unpack("<4Q", data[:32])
+    state, salt = w[0] ^ w[2], w[1] ^ w[3]
+    m = max(2, (n - 1).bit_length())
+    keys = []
+    for _ in range(24 if m <= 20 else 12):
+        state, z = _splitmix64(state)
+        keys.append((z ^ salt) & M32)
+    state, z = _splitmix64(state)
+    return m, keys, (z ^ salt) & ((1 << m) - 1)
+
+
+def index_permutation(params, n, i, inverse=False):
+    """Element i of the permutation (or the position of value i)."""
+    m, keys, add = params
+    a, b = m // 2, m - m // 2
+
+    def forward(x):
+        for k in keys:
+            hi, lo = x >> b, x & ((1 << b) - 1)
+            x = (lo << a) | (hi ^ (_lowbias32(lo ^ k) >> (32 - a)))
+        return (x + add) % (1 << m)
+
+    def backward(y):
+        y = (y - add) % (1 << m)
+        for k in reversed(keys):
+            lo, g = y >> a, y & ((1 << a) - 1)
+            y = ((g ^ (_lowbias32(lo ^ k) >> (32 - a))) << b) | lo
+        return y
+
+    step = backward if inverse else forward
+    x = step(i)
+    while x >= n:
+        x = step(x)
+    return x

@@ -11,11 +11,12 @@ from ._fill import available_isas
 from . import init
 from .bitgen import Philox4x32, Philox4x64, Threefry4x32, Threefry4x64
 from .generator import Generator
+from .index_permutation import IndexPermutation
 from .key import Key
 from .permute import permutation
 from .stateless import bernoulli, integers, normal, random, random_raw, standard_normal, uniform
 
 __all__ = ["Key", "Generator", "random_raw", "random", "uniform", "standard_normal", "normal", "integers",
-           "bernoulli", "permutation",
+           "bernoulli", "permutation", "IndexPermutation",
            "Philox4x32", "Philox4x64", "Threefry4x32", "Threefry4x64", "available_isas"]
 __version__ = "0.1.0"

@@ -18,7 +18,7 @@ def header_declarations(path):
     return "\n".join(keep)
 
 
-SOURCES = ["fill.c", "permute.c", "kernels_portable.c", "kernels_avx2.c"]
+SOURCES = ["fill.c", "permute.c", "iperm.c", "kernels_portable.c", "kernels_avx2.c"]
 
 ffibuilder = FFI()
 ffibuilder.cdef(header_declarations(CSRC / "ctrng.h"))
