@@ -82,16 +82,20 @@ int ctrng_fill(const ctrng_stream *s, int kind, const ctrng_params *prm,
  * [w0, w0 + 2n), in three phases (csrc/permute.c defines the permutation):
  * count each range of items per bucket, scatter each range of items to its
  * buckets (next[b]: where the range's first item of bucket b goes; advanced),
- * then shuffle each range of buckets in place.  bucket_start has 2^bits + 1
- * entries.  src == NULL in the scatter writes the indices as int64. */
+ * then shuffle each range of buckets in place (data holds the output from
+ * position base on).  bucket_start has 2^bits + 1 entries.  src == NULL in
+ * the scatter writes the indices as int64. */
 int ctrng_perm_bits(uint64_t n);
+/* Stable counting scatter: item j of src goes to dst[next[label[j]]++]. */
+void ctrng_scatter_labels(const uint32_t *label, size_t n, uint64_t *next, const void *src,
+                          size_t itemsize, void *dst);
 void ctrng_perm_count(const ctrng_stream *s, uint64_t w0, uint64_t lo, uint64_t hi, int bits,
                       uint64_t *counts);
 void ctrng_perm_scatter(const ctrng_stream *s, uint64_t w0, uint64_t lo, uint64_t hi, int bits,
                         uint64_t *next, const void *src, size_t itemsize, void *dst);
 void ctrng_perm_shuffle_buckets(const ctrng_stream *s, uint64_t w0, uint64_t n,
                                 const uint64_t *bucket_start, uint64_t b_lo, uint64_t b_hi,
-                                void *data, size_t itemsize);
+                                void *data, uint64_t base, size_t itemsize);
 
 /* Stateless index permutation of [0, n), 1 <= n < 2^63 (csrc/iperm.c):
  * init reads block n of the stream for its keys; map writes out[j] = the

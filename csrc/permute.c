@@ -52,18 +52,30 @@ void ctrng_perm_count(const ctrng_stream *s, uint64_t w0, uint64_t lo, uint64_t 
     }
 }
 
-/* Items [lo, hi) to their buckets: item i is written at dst[next[b]++] for
- * its bucket b.  src == NULL means the items are the indices themselves
- * (written as int64). */
-#define SCATTER_LOOP(COPY)                                                       \
-    for (uint64_t i = lo; i < hi; i += WORDS) {                                  \
-        size_t m = hi - i < WORDS ? (size_t)(hi - i) : WORDS;                    \
-        words_at(s, w0 + i, m, w);                                               \
-        for (size_t j = 0; j < m; j++) {                                         \
-            uint64_t at = bits ? next[w[j] >> (32 - bits)]++ : next[0]++;        \
-            COPY;                                                                \
-        }                                                                        \
+#define COPY_LOOP(COPY)                                  \
+    for (size_t j = 0; j < n; j++) {                     \
+        uint64_t at = next[label[j]]++;                  \
+        COPY;                                            \
     }
+
+void ctrng_scatter_labels(const uint32_t *label, size_t n, uint64_t *next, const void *src,
+                          size_t itemsize, void *dst)
+{
+    const unsigned char *in = src;
+    unsigned char *out = dst;
+    if (itemsize == 8)
+        COPY_LOOP(memcpy(out + 8 * at, in + 8 * j, 8))
+    else if (itemsize == 4)
+        COPY_LOOP(memcpy(out + 4 * at, in + 4 * j, 4))
+    else if (itemsize == 2)
+        COPY_LOOP(memcpy(out + 2 * at, in + 2 * j, 2))
+    else if (itemsize == 1)
+        COPY_LOOP(out[at] = in[j])
+    else if (itemsize == 16)
+        COPY_LOOP(memcpy(out + 16 * at, in + 16 * j, 16))
+    else
+        COPY_LOOP(memcpy(out + itemsize * at, in + itemsize * j, itemsize))
+}
 
 /* Write-combining scatter for items of `size` bytes (4 or 8, dst aligned to
  * it): each bucket collects one cache line in buf and writes it whole, with
@@ -124,6 +136,9 @@ scatter_lines(const ctrng_stream *s, uint64_t w0, uint64_t lo, uint64_t hi, int 
 /* Buckets up to this many bits get write-combining buffers (4 MiB). */
 #define LINE_BITS 16
 
+/* Items [lo, hi) to their buckets: item i is written at dst[next[b]++] for
+ * its bucket b.  src == NULL means the items are the indices themselves
+ * (written as int64). */
 void ctrng_perm_scatter(const ctrng_stream *s, uint64_t w0, uint64_t lo, uint64_t hi, int bits,
                         uint64_t *next, const void *src, size_t itemsize, void *dst)
 {
@@ -145,19 +160,16 @@ void ctrng_perm_scatter(const ctrng_stream *s, uint64_t w0, uint64_t lo, uint64_
         if (buf && first) return;
     }
     uint32_t w[WORDS];
-    if (src == NULL) {
-        int64_t *o = dst;
-        SCATTER_LOOP(o[at] = (int64_t)(i + j))
-    } else if (itemsize == 8) {
-        SCATTER_LOOP(memcpy(out + 8 * at, in + 8 * (i + j), 8))
-    } else if (itemsize == 4) {
-        SCATTER_LOOP(memcpy(out + 4 * at, in + 4 * (i + j), 4))
-    } else if (itemsize == 2) {
-        SCATTER_LOOP(memcpy(out + 2 * at, in + 2 * (i + j), 2))
-    } else if (itemsize == 1) {
-        SCATTER_LOOP(out[at] = in[i + j])
-    } else {
-        SCATTER_LOOP(memcpy(out + itemsize * at, in + itemsize * (i + j), itemsize))
+    for (uint64_t i = lo; i < hi; i += WORDS) {
+        size_t m = hi - i < WORDS ? (size_t)(hi - i) : WORDS;
+        words_at(s, w0 + i, m, w);
+        for (size_t j = 0; j < m; j++) w[j] = bits ? w[j] >> (32 - bits) : 0;
+        if (src == NULL) {
+            int64_t *o = dst;
+            for (size_t j = 0; j < m; j++) o[next[w[j]]++] = (int64_t)(i + j);
+        } else {
+            ctrng_scatter_labels(w, m, next, in + i * itemsize, itemsize, out);
+        }
     }
 }
 
@@ -208,18 +220,18 @@ static void touch(const unsigned char *p, size_t bytes)
 
 void ctrng_perm_shuffle_buckets(const ctrng_stream *s, uint64_t w0, uint64_t n,
                                 const uint64_t *bucket_start, uint64_t b_lo, uint64_t b_hi,
-                                void *data, size_t itemsize)
+                                void *data, uint64_t base, size_t itemsize)
 {
     uint32_t w[WORDS];
-    unsigned char *d = data;
+    unsigned char *d = (unsigned char *)data - base * itemsize; /* indexed by output position */
     for (uint64_t b = b_lo; b < b_hi; b++) {
         uint64_t o = bucket_start[b], size = bucket_start[b + 1] - o;
         touch(d + o * itemsize, size * itemsize);
         if (itemsize == 8) {
-            uint64_t *v = data;
+            uint64_t *v = (uint64_t *)d;
             SHUFFLE_LOOP(uint64_t tmp = v[q]; v[q] = v[k]; v[k] = tmp)
         } else if (itemsize == 4) {
-            uint32_t *v = data;
+            uint32_t *v = (uint32_t *)d;
             SHUFFLE_LOOP(uint32_t tmp = v[q]; v[q] = v[k]; v[k] = tmp)
         } else {
             SHUFFLE_LOOP(swap_items(d + q * itemsize, d + k * itemsize, itemsize))

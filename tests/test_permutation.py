@@ -2,7 +2,6 @@
 independence, golden values, uniformity, and the array/Generator surface."""
 
 import hashlib
-import math
 
 import numpy as np
 import pytest

@@ -6,7 +6,6 @@ import math
 import os
 import pickle
 
-import numpy as np
 import pytest
 
 import ctrng

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import sys
 
 import numpy as np
@@ -24,12 +23,12 @@ import numpy as np
 import ctrng
 from ._fill import RAW32, cpu_count, stream_length
 from .bench import best_time, bench_cases, machine_line
-from .key import ALGORITHMS, DEFAULT_ALGORITHM
+from .key import ALGORITHMS, DEFAULT_ALGORITHM, Key
+from .outofcore import parse_size, shuffle_file
 
 __all__ = ["main", "build_parser"]
 
 _WORD32 = 1 << 32
-_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
 # Words generated per write in `ctrng raw` (4 MiB): large enough that the
 # per-call overhead vanishes, small enough to stay mostly in cache.
 RAW_CHUNK_WORDS = 1 << 20
@@ -45,13 +44,11 @@ def _integer(text):
 
 
 def _byte_count(text):
-    """A byte count: an integer with an optional K, M, G or T suffix (powers
-    of 1024, an optional trailing 'B' or 'iB' is accepted)."""
-    m = re.fullmatch(r"\s*(\d[\d_]*)\s*([KMGT]?)(i?B)?\s*", text, re.IGNORECASE)
-    if not m:
-        raise argparse.ArgumentTypeError(
-            f"not a byte count: {text!r} (use e.g. 4096, 64K, 100M, 2G)")
-    return int(m.group(1).replace("_", "")) * _UNITS[m.group(2).upper()]
+    """A byte count for argparse (ctrng.outofcore.parse_size forms)."""
+    try:
+        return parse_size(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def _positive(text):
@@ -223,6 +220,19 @@ def cmd_bench(args, parser):
     return 0
 
 
+# -- ctrng shuffle-file ------------------------------------------------------
+def cmd_shuffle_file(args, parser):
+    try:
+        key = Key(args.root, rank=args.rank, stream=args.stream, algorithm=args.algorithm)
+        n = shuffle_file(args.src, args.dst, args.record_size, key=key, start=args.start, memory=args.memory,
+                         overwrite=args.overwrite, threads=args.threads, progress=args.progress)
+    except (OSError, ValueError, TypeError) as e:
+        print(f"ctrng shuffle-file: {e}", file=sys.stderr)
+        return 1
+    print(f"shuffled {n} records of {args.src} into {args.dst}", file=sys.stderr)
+    return 0
+
+
 # -- the parser ---------------------------------------------------------------
 def build_parser():
     parser = argparse.ArgumentParser(
@@ -278,6 +288,30 @@ def build_parser():
     bench.add_argument("--threads", type=_positive, default=None,
                        help="threads for the 'all threads' column (default: all cores)")
     bench.set_defaults(func=cmd_bench, subparser=bench)
+
+    shuf = sub.add_parser(
+        "shuffle-file", help="shuffle the fixed-size records of a file larger than memory",
+        description="Write the records of SRC to DST in the order of ctrng.permutation(key, n): two "
+                    "sequential passes within --memory, DST replaced atomically at the end. A .npy "
+                    "file is shuffled along axis 0 with its header kept.")
+    shuf.add_argument("src", help="file of fixed-size records, or a .npy file")
+    shuf.add_argument("dst", help="output file (written to a temporary file, then renamed)")
+    shuf.add_argument("--record-size", type=_byte_count, default=None, metavar="BYTES",
+                      help="bytes per record (required unless SRC is .npy)")
+    shuf.add_argument("--root", type=_integer, required=True, help="integer root seed of the key")
+    shuf.add_argument("--rank", type=_integer, default=0, help="rank of the key (default 0)")
+    shuf.add_argument("--stream", type=_integer, default=0, help="stream of the key (default 0)")
+    shuf.add_argument("--algorithm", choices=sorted(ALGORITHMS), default=DEFAULT_ALGORITHM,
+                      help=f"cipher (default {DEFAULT_ALGORITHM})")
+    shuf.add_argument("--start", type=_non_negative, default=0, metavar="WORD",
+                      help="first 32-bit word of the stream the permutation reads (default 0)")
+    shuf.add_argument("--memory", type=_byte_count, default=None,
+                      help="memory budget, e.g. 512M or 4G (default: a quarter of RAM)")
+    shuf.add_argument("--overwrite", action="store_true", help="replace DST if it exists")
+    shuf.add_argument("--threads", type=_positive, default=None, help="threads (default: all cores)")
+    shuf.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                      help="progress bar on stderr (default: when stderr is a terminal)")
+    shuf.set_defaults(func=cmd_shuffle_file, subparser=shuf)
     return parser
 
 

@@ -17,7 +17,7 @@ import numpy as np
 from . import _fill
 from ._ctrng import ffi, lib
 from .key import check_int
-from .stateless import check_key
+from .stateless import check_key, random_raw
 
 __all__ = ["permutation", "permutation_words", "MAX_ITEMS"]
 
@@ -35,17 +35,55 @@ def permutation_words(n):
     return 2 * n
 
 
-def _counts(stream, start, n, bits, workers):
-    """Per-piece bucket counts; rows follow run_pieces' split of [0, n)."""
-    bounds = [n * c // workers for c in range(workers + 1)]
-    row = {lo: c for c, lo in enumerate(bounds[:-1])}
-    counts = np.zeros((workers, 1 << bits), np.uint64)
+class Buckets:
+    """Step 1 of a permutation of n items at word `start`: how many items
+    each bucket gets, counted over `workers` contiguous pieces of [0, n)."""
 
-    def piece(lo, hi):
-        lib.ctrng_perm_count(stream, start, lo, hi, bits, ffi.from_buffer("uint64_t[]", counts[row[lo]]))
+    def __init__(self, key, start, n, workers):
+        self.key, self.start, self.n, self.workers = key, start, n, workers
+        self.stream = key.cstream()
+        self.bits = lib.ctrng_perm_bits(n)
+        bounds = [n * c // workers for c in range(workers + 1)]
+        self.piece_row = {lo: c for c, lo in enumerate(bounds[:-1])}
+        self.counts = np.zeros((workers, 1 << self.bits), np.uint64)
 
-    _fill.run_pieces(n, workers, piece)
-    return counts, row
+        def piece(lo, hi):
+            lib.ctrng_perm_count(self.stream, start, lo, hi, self.bits,
+                                 ffi.from_buffer("uint64_t[]", self.counts[self.piece_row[lo]]))
+
+        _fill.run_pieces(n, workers, piece)
+        self.bucket_start = np.zeros((1 << self.bits) + 1, np.uint64)
+        np.cumsum(self.counts.sum(axis=0), out=self.bucket_start[1:])
+
+    def bucket_of(self, lo, hi):
+        """Bucket of each item in [lo, hi)."""
+        words = random_raw(self.key, hi - lo, start=self.start + lo, threads=1)
+        return words >> np.uint32(32 - self.bits) if self.bits else np.zeros(hi - lo, np.uint32)
+
+    def shuffle(self, first, last, data, base, threads=None):
+        """Step 3 for buckets [first, last), whose items are in `data` (a
+        C-contiguous array holding output positions base, base + 1, ...)."""
+        starts = ffi.from_buffer("uint64_t[]", self.bucket_start)
+        target = ffi.from_buffer(data, require_writable=True)
+        itemsize = data.nbytes // len(data) if len(data) else 1
+
+        def piece(lo, hi):
+            lib.ctrng_perm_shuffle_buckets(self.stream, self.start, self.n, starts, first + lo, first + hi,
+                                           target, base, itemsize)
+
+        count = last - first
+        _fill.run_pieces(count, min(_fill.resolve_threads(threads, len(data)), max(count, 1)), piece)
+
+
+def scatter_labels(labels, counts, src, dst):
+    """Stable counting sort of the rows of `src` into `dst` by `labels`
+    (uint32, one per row; `counts` is the bincount of labels)."""
+    nexts = np.zeros(len(counts), np.uint64)
+    np.cumsum(counts[:-1], out=nexts[1:])
+    lib.ctrng_scatter_labels(ffi.from_buffer("uint32_t[]", labels), len(labels),
+                             ffi.from_buffer("uint64_t[]", nexts), ffi.from_buffer(src),
+                             src.nbytes // max(len(src), 1), ffi.from_buffer(dst, require_writable=True))
+    return dst
 
 
 def permute_rows(key, start, n, src, dst, *, threads=None):
@@ -54,28 +92,21 @@ def permute_rows(key, start, n, src, dst, *, threads=None):
     array of the same shape and dtype."""
     if n == 0:
         return dst
-    stream = key.cstream()
-    bits = lib.ctrng_perm_bits(n)
     workers = _fill.resolve_threads(threads, n)
-    counts, row = _counts(stream, start, n, bits, workers)
-    bucket_start = np.zeros((1 << bits) + 1, np.uint64)
-    np.cumsum(counts.sum(axis=0), out=bucket_start[1:])
-    nexts = bucket_start[:-1] + np.cumsum(counts, axis=0) - counts
+    buckets = Buckets(key, start, n, workers)
+    counts = buckets.counts
+    nexts = buckets.bucket_start[:-1] + np.cumsum(counts, axis=0) - counts
     itemsize = dst.nbytes // n
     source = ffi.NULL if src is None else ffi.from_buffer(src)
     target = ffi.from_buffer(dst, require_writable=True)
 
     def scatter(lo, hi):
-        lib.ctrng_perm_scatter(stream, start, lo, hi, bits, ffi.from_buffer("uint64_t[]", nexts[row[lo]]),
-                               source, itemsize, target)
+        lib.ctrng_perm_scatter(buckets.stream, start, lo, hi, buckets.bits,
+                               ffi.from_buffer("uint64_t[]", nexts[buckets.piece_row[lo]]), source, itemsize,
+                               target)
 
     _fill.run_pieces(n, workers, scatter)
-    starts = ffi.from_buffer("uint64_t[]", bucket_start)
-
-    def shuffle(lo, hi):
-        lib.ctrng_perm_shuffle_buckets(stream, start, n, starts, lo, hi, target, itemsize)
-
-    _fill.run_pieces(1 << bits, min(workers, 1 << bits), shuffle)
+    buckets.shuffle(0, 1 << buckets.bits, dst, 0, threads=workers)
     return dst
 
 

@@ -18,7 +18,6 @@ works because a sampler only needs ``__iter__`` and ``__len__``.
 
 from __future__ import annotations
 
-import math
 import os
 import sys
 

@@ -261,7 +261,3 @@ def bernoulli(key, p, n=None, start=0, *, dtype=np.bool_, out=None, threads=None
     res, flat, n = prepare_out(out, n, dt)
     run_fill(key, _fill.BERNOULLI, _start(start), n, flat, params=prm, threads=threads)
     return res
-    prm = ffi.new("ctrng_params *")
-    prm.threshold = threshold
-    run_fill(key, _fill.BERNOULLI, start, n, flat.view(np.uint8), params=prm, threads=threads)
-    return res
