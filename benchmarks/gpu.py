@@ -9,7 +9,10 @@ For every size it first checks bits against the CPU (the first and last
 * a plain fill of the output (the card's memory-write bandwidth here),
 * ctrng uniform float32, normal float32 and raw uint32 fills,
 * cupy.random (cuRAND XORWOW through CuPy's default generator) and torch.
-Prints GB/s written and ratios; nothing is asserted.
+Then permutations of 2**29 64-bit elements (--perm-log2): the index
+permutation alone, a permuted copy of an int64 array, and
+cupy.random.permutation, with a bit check against the CPU first.
+Prints GB/s written, elements per second and ratios; nothing is asserted.
 """
 
 from __future__ import annotations
@@ -68,6 +71,7 @@ def check_bits(key, n):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--log2", type=int, nargs="+", default=[28, 30], help="log2 of the sizes")
+    parser.add_argument("--perm-log2", type=int, default=29, help="log2 of the permutation size")
     parser.add_argument("--repeat", type=int, default=10)
     args = parser.parse_args(argv)
     if not cuda.is_available():
@@ -115,7 +119,28 @@ def main(argv=None):
                              ("ctrng uniform f32", "torch rand_ f32"), ("ctrng normal f32", "torch randn f32")]:
             if theirs in rows:
                 print(f"  {ours} / {theirs}: {rows[theirs] / rows[ours]:.2f}x")
+    permutations(key, 1 << args.perm_log2, args.repeat, cupy)
     return 0
+
+
+def permutations(key, n, repeat, cupy):
+    """ctrng's GPU permutations against cupy.random.permutation."""
+    m = min(n, CHECK)
+    head = cc.index_permutation(key, n, count=m).copy_to_host()
+    same = np.array_equal(head, ctrng.IndexPermutation(key, n)[:m])
+    print(f"\npermutations, n = {n:,}: first {m} indices {'identical to' if same else 'DIFFER from'} the CPU")
+    idx = cuda.device_array(n, np.int64)
+    src = cuda.to_device(np.arange(n, dtype=np.int64))
+    dst = cuda.device_array(n, np.int64)
+    rows = {"ctrng index_permutation": gpu_time(lambda: cc.index_permutation(key, n, out=idx), repeat),
+            "ctrng permute int64": gpu_time(lambda: cc.permute(key, src, out=dst), repeat)}
+    if cupy is not None:
+        rows["cupy.random.permutation"] = gpu_time(lambda: cupy.random.permutation(n), repeat)
+    for name, t in rows.items():
+        print(f"  {name:<32} {t * 1e3:8.3f} ms  {n / t / 1e9:8.2f} G elements/s")
+    if cupy is not None:
+        for ours in ("ctrng index_permutation", "ctrng permute int64"):
+            print(f"  {ours} / cupy.random.permutation: {rows['cupy.random.permutation'] / rows[ours]:.2f}x")
 
 
 @cuda.jit

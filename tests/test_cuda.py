@@ -57,6 +57,21 @@ SCRIPT = textwrap.dedent("""
         except (TypeError, ValueError) as exc:
             errors.append(type(exc).__name__)
     checks["errors"] = errors
+    perm = []
+    for n in (1, 2, 7, 1000, 2**21 + 3):
+        p = ctrng.IndexPermutation(ctrng.Key(9, stream=n), n)
+        m = min(n, 300)
+        perm.append(bool(np.array_equal(cc.index_permutation(ctrng.Key(9, stream=n), n, count=m).copy_to_host(), p[:m])))
+        perm.append(bool(np.array_equal(cc.index_permutation(ctrng.Key(9, stream=n), n, start=n - m).copy_to_host(),
+                                        p[n - m:])))
+    rows = np.arange(50 * 3, dtype=np.float32).reshape(50, 3)
+    key = ctrng.Key(4)
+    order = ctrng.IndexPermutation(key, 50)[:]
+    perm.append(bool(np.array_equal(cc.permute(key, cuda.to_device(rows)).copy_to_host(), rows[order])))
+    target = cuda.device_array(50, np.int64)
+    returned = cc.permute(key, cuda.to_device(np.arange(50)), out=target)
+    perm.append(returned is target and bool(np.array_equal(target.copy_to_host(), order)))
+    checks["permutations"] = perm
     print(json.dumps(checks))
 """)
 
@@ -72,3 +87,4 @@ def test_gpu_fills_match_the_cpu_under_the_simulator():
     assert checks["out"] == [True, True]
     assert checks["errors"] == ["TypeError", "TypeError", "ValueError", "TypeError", "ValueError", "ValueError",
                                 "ValueError"]
+    assert checks["permutations"] == [True] * 12

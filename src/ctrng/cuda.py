@@ -26,13 +26,14 @@ from numba.extending import register_jitable
 
 from . import _fill, stateless
 from .key import check_int
-from .numba import stream_words
+from .index_permutation import IndexPermutation
+from .numba import index_permutation_params, stream_words
 from .numba._device import (M32, ONE, S32, U64, _is64, _pick, bernoulli as bernoulli_draw, bounded_offset,
-                            box_muller_f32, box_muller_f64, stream_block, truncated_normal, uniform_f64,
-                            unit_f32, unit_f64)
+                            box_muller_f32, box_muller_f64, index_permutation as iperm_at, stream_block,
+                            truncated_normal, uniform_f64, unit_f32, unit_f64)
 
 __all__ = ["random_raw", "random", "uniform", "standard_normal", "normal", "integers", "bernoulli",
-           "as_device_array"]
+           "index_permutation", "permute", "as_device_array"]
 
 THREADS_PER_BLOCK = 256
 # Enough thread blocks to fill a large GPU; each thread then loops.
@@ -254,3 +255,54 @@ def bernoulli(key, p, n=None, start=0, dtype=np.uint8, out=None):
         _launch(_bernoulli_kernel, flat.size, cuda.to_device(stream_words(key)), U64(prm.threshold),
                 bool(prm.certain), U64(start), flat.size, flat.view(np.uint8) if dt == np.bool_ else flat)
     return out if out is not None else flat
+
+
+# -- index permutations ---------------------------------------------------------
+@cuda.jit
+def _iperm_kernel(params, start, out):
+    for j in range(cuda.grid(1), out.size, cuda.gridsize(1)):
+        out[j] = np.int64(iperm_at(params, start + U64(j)))
+
+
+@cuda.jit
+def _gather_kernel(params, src, out):
+    """out row j = src row p[j]; rows are `src.shape[1]` elements."""
+    width = src.shape[1]
+    for t in range(cuda.grid(1), out.shape[0] * width, cuda.gridsize(1)):
+        j = t // width
+        out[j, t - j * width] = src[iperm_at(params, U64(j)), t - j * width]
+
+
+def index_permutation(key, n, start=0, count=None, out=None):
+    """``ctrng.IndexPermutation(key, n)[start:start + count]`` computed on the
+    GPU (int64; count defaults to the rest), or into ``out=``."""
+    perm = IndexPermutation(key, n)
+    start = check_int(start, "start", perm.n + 1)
+    count = perm.n - start if count is None else check_int(count, "count", perm.n - start + 1)
+    flat = _device_out(out, count, np.dtype(np.int64))
+    if flat.size != count:
+        raise ValueError(f"out has {flat.size} elements but count = {count}")
+    if count:
+        _launch(_iperm_kernel, count, cuda.to_device(index_permutation_params(perm)), U64(start), flat)
+    return out if out is not None else flat
+
+
+def permute(key, x, out=None):
+    """The rows of the CUDA array `x` (axis 0) in the order of
+    ``ctrng.IndexPermutation(key, len(x))``: ``out[j] = x[p[j]]``, the same
+    as ``x[ctrng.IndexPermutation(key, len(x))[:]]`` on the CPU.  Each
+    thread computes its p[j] on the spot; nothing else is stored."""
+    src = as_device_array(x)
+    if src.ndim == 0:
+        raise ValueError("x must have at least one dimension")
+    if not src.is_c_contiguous():
+        raise ValueError("x must be C-contiguous")
+    n = src.shape[0]
+    dst = cuda.device_array(src.shape, src.dtype) if out is None else as_device_array(out)
+    if dst.shape != src.shape or dst.dtype != src.dtype or not dst.is_c_contiguous():
+        raise ValueError(f"out must be a C-contiguous {src.dtype} array of shape {src.shape}")
+    if src.size:
+        rows = src.reshape(n, src.size // n)
+        params = cuda.to_device(index_permutation_params(IndexPermutation(key, n)))
+        _launch(_gather_kernel, src.size, params, rows, dst.reshape(n, src.size // n))
+    return out if out is not None else dst

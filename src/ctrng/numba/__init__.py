@@ -33,13 +33,15 @@ import numpy as np
 
 from ..key import Key
 from ..stateless import bernoulli_threshold as _exact_threshold, integer_bounds
-from ._device import (bernoulli, bounded_offset, philox4x32, philox4x64, random_raw32, random_raw64, standard_normal_f32,
-                      standard_normal_f64, stream_block, threefry4x32, threefry4x64, uniform_f32, uniform_f64)
+from ..index_permutation import IndexPermutation
+from ._device import (bernoulli, bounded_offset, index_permutation, index_permutation_inverse, philox4x32, philox4x64,
+                      random_raw32, random_raw64, standard_normal_f32, standard_normal_f64, stream_block, threefry4x32,
+                      threefry4x64, uniform_f32, uniform_f64)
 
 __all__ = ["stream_words", "stream_block", "philox4x32", "philox4x64", "threefry4x32", "threefry4x64",
            "random_raw32", "random_raw64", "uniform_f32", "uniform_f64", "standard_normal_f32",
            "standard_normal_f64", "bounded_offset", "bernoulli", "bernoulli_threshold",
-           "integer_span"]
+           "integer_span", "index_permutation", "index_permutation_inverse", "index_permutation_params"]
 
 
 def stream_words(key):
@@ -65,3 +67,23 @@ def bernoulli_threshold(p):
     constant mask for an exact 1)."""
     t = _exact_threshold(p)
     return np.uint64((1 << 64) - 1 if t is None else t)
+
+
+def index_permutation_params(perm):
+    """A :class:`ctrng.IndexPermutation` as the uint64 array that
+    :func:`index_permutation` and :func:`index_permutation_inverse` take:
+    ``index_permutation(params, i) == perm[i]`` inside a kernel.
+
+    >>> import numba, ctrng
+    >>> from ctrng.numba import index_permutation, index_permutation_params
+    >>> p = ctrng.IndexPermutation(ctrng.Key(5), 1000)
+    >>> @numba.njit
+    ... def first(params, k):
+    ...     return [index_permutation(params, i) for i in range(k)]
+    >>> first(index_permutation_params(p), 4) == p[:4].tolist()
+    True
+    """
+    if not isinstance(perm, IndexPermutation):
+        raise TypeError(f"perm must be a ctrng.IndexPermutation, not {type(perm).__name__}")
+    c = perm._params  # the C core's parameters: one definition of the map
+    return np.array([c.n, c.bits, c.rounds, c.add, *list(c.keys)[:c.rounds]], np.uint64)

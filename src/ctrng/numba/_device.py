@@ -440,3 +440,58 @@ def truncated_normal(u, plo, width, flip, alpha, beta, mean, std):
     z = ndtri(plo + u * width)
     z = min(max(-z if flip else z, alpha), beta)  # rounding at the ends only
     return mean + std * z
+
+
+# -- index permutations (csrc/iperm.c) ------------------------------------------
+# params = ctrng.numba.index_permutation_params(p): [n, bits, rounds, add, keys...]
+LOWBIAS = (U64(0x7FEB352D), U64(0x846CA68B))
+S15, S16 = U64(15), U64(16)
+
+
+@register_jitable
+def _lowbias32(x):
+    x ^= x >> S16
+    x = (x * LOWBIAS[0]) & M32
+    x ^= x >> S15
+    x = (x * LOWBIAS[1]) & M32
+    return x ^ (x >> S16)
+
+
+@register_jitable
+def _iperm_once(params, x, inverse):
+    """One pass of the bijection of [0, 2**bits) (or of its inverse)."""
+    bits, rounds, add = params[1], params[2], params[3]
+    a = bits // TWO
+    b = bits - a
+    mask_a, mask_b, mask_m = (ONE << a) - ONE, (ONE << b) - ONE, (ONE << bits) - ONE
+    if not inverse:
+        for r in range(rounds):
+            lo = x & mask_b
+            x = (lo << a) | ((x >> b) ^ (_lowbias32(lo ^ params[4 + r]) >> (S32 - a)))
+        return (x + add) & mask_m
+    x = (x - add) & mask_m
+    for r in range(rounds - 1, -1, -1):
+        lo = x >> a
+        x = (((x & mask_a) ^ (_lowbias32(lo ^ params[4 + r]) >> (S32 - a))) << b) | lo
+    return x
+
+
+@register_jitable
+def _iperm_walk(params, x, inverse):
+    """Cycle walking: repeat the pass until the value is below n."""
+    x = _iperm_once(params, U64(x), inverse)
+    while x >= params[0]:
+        x = _iperm_once(params, x, inverse)
+    return x
+
+
+@register_jitable
+def index_permutation(params, i):
+    """Element i (< n) of ctrng.IndexPermutation(key, n), from its params."""
+    return _iperm_walk(params, i, False)
+
+
+@register_jitable
+def index_permutation_inverse(params, v):
+    """The position of value v (< n) in ctrng.IndexPermutation(key, n)."""
+    return _iperm_walk(params, v, True)
