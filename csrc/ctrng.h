@@ -84,7 +84,8 @@ int ctrng_fill(const ctrng_stream *s, int kind, const ctrng_params *prm,
  * buckets (next[b]: where the range's first item of bucket b goes; advanced),
  * then shuffle each range of buckets in place (data holds the output from
  * position base on).  bucket_start has 2^bits + 1 entries.  src == NULL in
- * the scatter writes the indices as int64. */
+ * the scatter writes the indices as int64; src and dst always hold all n
+ * items, whatever range a call handles. */
 int ctrng_perm_bits(uint64_t n);
 /* Stable counting scatter: item j of src goes to dst[next[label[j]]++]. */
 void ctrng_scatter_labels(const uint32_t *label, size_t n, uint64_t *next, const void *src,

@@ -1,6 +1,7 @@
 """The cffi build script: what Python may call (cdef, read from csrc/ctrng.h)
 and what is compiled (set_source)."""
 
+import os
 import re
 from pathlib import Path
 
@@ -19,17 +20,34 @@ def header_declarations(path):
 
 
 SOURCES = ["fill.c", "permute.c", "iperm.c", "kernels_portable.c", "kernels_avx2.c"]
+# No FMA contraction: every instruction set must round identically.
+COMPILE_ARGS = ["-O3", "-std=gnu11", "-ffp-contract=off", "-fno-math-errno", "-Wno-psabi"]
+# CTRNG_SANITIZE=1 at build time: AddressSanitizer and UndefinedBehaviorSanitizer
+# (load libasan first when importing: see tests/test_sanitizers.py).
+SANITIZE_ARGS = ["-O1", "-g", "-fno-omit-frame-pointer", "-fsanitize=address,undefined",
+                 "-fno-sanitize-recover=all"]
+SANITIZE = os.environ.get("CTRNG_SANITIZE", "") not in ("", "0")
 
-ffibuilder = FFI()
-ffibuilder.cdef(header_declarations(CSRC / "ctrng.h"))
-ffibuilder.set_source(
-    "ctrng._ctrng",
-    '#include "ctrng.h"',
-    sources=[str((CSRC / name).relative_to(ROOT)) for name in SOURCES],
-    include_dirs=[str(CSRC.relative_to(ROOT))],
-    # No FMA contraction: every instruction set must round identically.
-    extra_compile_args=["-O3", "-std=gnu11", "-ffp-contract=off", "-fno-math-errno", "-Wno-psabi"],
-)
+def make_builder(sanitize=SANITIZE, absolute=False):
+    """The FFI builder for ctrng._ctrng; sources relative to the project root
+    (as setuptools wants) unless `absolute` (to compile from anywhere)."""
+    def path(p):
+        return str(p if absolute else p.relative_to(ROOT))
+
+    builder = FFI()
+    builder.cdef(header_declarations(CSRC / "ctrng.h"))
+    builder.set_source(
+        "ctrng._ctrng",
+        '#include "ctrng.h"',
+        sources=[path(CSRC / name) for name in SOURCES],
+        include_dirs=[path(CSRC)],
+        extra_compile_args=COMPILE_ARGS + (SANITIZE_ARGS if sanitize else []),
+        extra_link_args=SANITIZE_ARGS if sanitize else [],
+    )
+    return builder
+
+
+ffibuilder = make_builder()
 
 if __name__ == "__main__":
     ffibuilder.compile(tmpdir=str(ROOT / "build"), verbose=True)

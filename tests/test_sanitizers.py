@@ -1,0 +1,73 @@
+"""The C core under AddressSanitizer and UndefinedBehaviorSanitizer.
+
+* A fuzz driver (tests/c/fuzz_core.c) compiled with the sanitizers runs
+  random cases (cipher, key, start, count, distribution, output offset;
+  permutations; index permutations) for CTRNG_FUZZ_SECONDS (default 15)
+  from seed CTRNG_FUZZ_SEED (default 1), checking guard bytes, code-path
+  agreement, split fills and bijections.
+* The extension itself, built with CTRNG_SANITIZE's flags, runs the test
+  files that exercise the C core in a child process with libasan preloaded.
+"""
+
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+C_CORE_TESTS = ["test_ciphers.py", "test_key.py", "test_stateless.py", "test_distributions.py",
+                "test_permutation.py", "test_index_permutation.py", "test_bitgen.py", "test_generator.py"]
+
+
+def _build_script():
+    spec = importlib.util.spec_from_file_location("ctrng_ffi_build", ROOT / "src" / "ctrng" / "_ffi_build.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _libasan():
+    path = subprocess.run(["gcc", "-print-file-name=libasan.so"], capture_output=True, text=True,
+                          check=True).stdout.strip()
+    assert os.path.isabs(path), "gcc has no AddressSanitizer runtime (libasan): install it to run these tests"
+    return path
+
+
+def test_fuzz_the_core(tmp_path):
+    build = _build_script()
+    exe = tmp_path / "fuzz_core"
+    sources = [str(build.CSRC / name) for name in build.SOURCES] + [str(ROOT / "tests" / "c" / "fuzz_core.c")]
+    subprocess.run(["gcc", *build.COMPILE_ARGS, *build.SANITIZE_ARGS, f"-I{build.CSRC}", *sources, "-lm",
+                    "-o", str(exe)], check=True)
+    seconds = os.environ.get("CTRNG_FUZZ_SECONDS", "15")
+    seed = os.environ.get("CTRNG_FUZZ_SEED", "1")
+    run = subprocess.run([str(exe), seconds, seed], capture_output=True, text=True, timeout=float(seconds) + 600)
+    assert run.returncode == 0, run.stderr[-4000:]
+    cases = int(run.stdout.split("cases:")[1])
+    assert cases > 100
+
+
+@pytest.fixture(scope="module")
+def sanitized_package(tmp_path_factory):
+    """A copy of the ctrng package whose extension has the sanitizers."""
+    root = tmp_path_factory.mktemp("sanitized")
+    shutil.copytree(ROOT / "src" / "ctrng", root / "ctrng", ignore=shutil.ignore_patterns("*.so", "__pycache__"))
+    _build_script().make_builder(sanitize=True, absolute=True).compile(tmpdir=str(root))
+    return root
+
+
+def test_core_tests_under_sanitizers(sanitized_package):
+    env = dict(os.environ, PYTHONPATH=str(sanitized_package), LD_PRELOAD=_libasan(),
+               ASAN_OPTIONS="detect_leaks=0:abort_on_error=1", UBSAN_OPTIONS="print_stacktrace=1")
+    probe = subprocess.run([sys.executable, "-c", "import ctrng._ctrng as m; print(m.__file__)"], env=env,
+                           capture_output=True, text=True, check=True)
+    assert probe.stdout.startswith(str(sanitized_package))  # the sanitized build is the one tested
+    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
+                          *[str(ROOT / "tests" / name) for name in C_CORE_TESTS]],
+                         env=env, capture_output=True, text=True, cwd=ROOT, timeout=1200)
+    assert run.returncode == 0, (run.stdout[-3000:], run.stderr[-3000:])
+    assert " passed" in run.stdout and "failed" not in run.stdout
