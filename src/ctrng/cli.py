@@ -67,12 +67,15 @@ def _non_negative(text):
 
 # -- ctrng raw ---------------------------------------------------------------
 def _raw_keys(args, parser):
+    if args.interleave_ranks > 1 and args.interleave_roots > 1:
+        parser.error("use --interleave-ranks or --interleave-roots, not both")
     if args.rank + args.interleave_ranks > _WORD32:
         parser.error(f"--rank {args.rank} with --interleave-ranks {args.interleave_ranks} "
                      f"goes past the last rank (2**32 - 1)")
     try:
-        return [ctrng.Key(args.root, rank=args.rank + r, stream=args.stream, algorithm=args.algorithm)
-                for r in range(args.interleave_ranks)]
+        return [ctrng.Key(args.root + j, rank=args.rank + r, stream=args.stream, algorithm=args.algorithm,
+                          rounds=args.rounds)
+                for j in range(args.interleave_roots) for r in range(args.interleave_ranks)]
     except (TypeError, ValueError) as exc:
         parser.error(str(exc))
 
@@ -262,6 +265,11 @@ def build_parser():
     raw.add_argument("--interleave-ranks", type=_positive, default=1, metavar="K",
                      help="weave the streams of ranks RANK .. RANK+K-1 word by word: word j of each "
                           "rank in turn, then word j+1 (default 1: no weaving)")
+    raw.add_argument("--interleave-roots", type=_positive, default=1, metavar="K",
+                     help="weave the streams of roots ROOT .. ROOT+K-1 the same way (default 1)")
+    raw.add_argument("--rounds", type=_positive, default=None,
+                     help="cipher rounds (default: the algorithm's; fewer make a weak generator, "
+                          "for checking that a test battery can fail)")
     raw.add_argument("--threads", type=_positive, default=None,
                      help="threads generating the stream (default: all cores)")
     raw.add_argument("--chunk-words", type=_positive, default=RAW_CHUNK_WORDS, help=argparse.SUPPRESS)

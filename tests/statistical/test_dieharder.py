@@ -1,0 +1,71 @@
+"""A bounded run of Debian's dieharder on `ctrng raw`: one stream, 16 rank
+streams woven word by word, and 16 adjacent roots woven the same way, each
+through 22 of dieharder's tests at their default sizes (about 90 s an
+input).  Any FAILED verdict fails the test; WEAK verdicts (p outside
+[0.005, 0.995], expected about once in 100 results) are counted and
+reported.  A known-bad control, Philox4x32 cut to 4 rounds, must fail.
+
+`.ci/run` installs dieharder; elsewhere these tests skip without it.
+Longer batteries: README, "Statistical testing with PractRand and dieharder".
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+BATTERY = [0, 1, 3, 4, 8, 9, 10, 11, 12, 13, 15, 16, 100, 101, 102, 202, 203, 205, 206, 207, 208, 209]
+INPUTS = {
+    "one stream": [],
+    "16 ranks woven": ["--interleave-ranks", "16"],
+    "16 adjacent roots woven": ["--interleave-roots", "16"],
+}
+
+
+def _dieharder():
+    path = shutil.which("dieharder")
+    if path is None:
+        if os.environ.get("CI"):
+            pytest.fail("dieharder is not installed (.ci/run installs Debian's package)")
+        pytest.skip("dieharder is not installed (apt install dieharder)")
+    return path
+
+
+def _verdicts(raw_args, tests):
+    """(test, verdict, p-value) for each result line of each dieharder test."""
+    results = []
+    for d in tests:
+        raw = subprocess.Popen([sys.executable, "-m", "ctrng", "raw", "--root", "2024", *raw_args],
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        try:
+            out = subprocess.run([_dieharder(), "-g", "200", "-d", str(d)], stdin=raw.stdout, capture_output=True,
+                                 text=True, timeout=300).stdout
+        finally:
+            raw.stdout.close()
+            raw.kill()
+            raw.wait()
+        lines = [line.split("|") for line in out.splitlines() if line.count("|") >= 5]
+        found = [(cells[0].strip(), cells[5].strip(), float(cells[4])) for cells in lines
+                 if cells[5].strip() in ("PASSED", "WEAK", "FAILED")]
+        assert found, f"dieharder -d {d} gave no verdict:\n{out[-2000:]}"
+        results += found
+    return results
+
+
+@pytest.mark.parametrize("name", INPUTS)
+def test_dieharder_battery(name, record_property):
+    results = _verdicts(INPUTS[name], BATTERY)
+    failed = [r for r in results if r[1] == "FAILED"]
+    weak = [r for r in results if r[1] == "WEAK"]
+    record_property("dieharder_results", len(results))
+    record_property("dieharder_weak", len(weak))
+    print(f"{name}: {len(results)} results, {len(weak)} WEAK {weak}, {len(failed)} FAILED")
+    assert not failed, failed
+    assert len(weak) <= 5, weak  # 1 % each: more than 5 of ~60 has probability below 1e-3
+
+
+def test_dieharder_flags_a_weak_generator():
+    results = _verdicts(["--rounds", "4"], [0, 4, 206])
+    assert [r for r in results if r[1] == "FAILED"], results
