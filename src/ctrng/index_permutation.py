@@ -18,7 +18,7 @@ import numpy as np
 from . import _fill
 from ._ctrng import ffi, lib
 from .key import check_int
-from .stateless import check_key
+from .stateless import allocate, check_key
 
 __all__ = ["IndexPermutation"]
 
@@ -127,7 +127,7 @@ class IndexPermutation:
         return self._run(items, 0, items.size, inverse).reshape(arr.shape)
 
     def _run(self, items, first, count, inverse):
-        out = np.empty(count, np.int64)
+        out = allocate(count, np.int64, "the slice")
         if count == 0:
             return out
         target = ffi.cast("uint64_t *", ffi.from_buffer(out))

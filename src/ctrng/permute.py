@@ -17,7 +17,7 @@ import numpy as np
 from . import _fill
 from ._ctrng import ffi, lib
 from .key import check_int
-from .stateless import check_key, random_raw
+from .stateless import allocate, check_key, random_raw
 
 __all__ = ["permutation", "permutation_words", "MAX_ITEMS"]
 
@@ -157,9 +157,9 @@ def check_room(key, start, n):
 def permuted(key, start, n, arr, axis, threads):
     """The permutation of range(n) (arr None) or of arr along axis."""
     if arr is None:
-        return permute_rows(key, start, n, None, np.empty(n, np.int64), threads=threads)
+        return permute_rows(key, start, n, None, allocate(n, np.int64), threads=threads)
     if axis == 0 and not arr.dtype.hasobject and arr[:1].nbytes <= SCATTER_ROW_BYTES:
         src = np.ascontiguousarray(arr)
         return permute_rows(key, start, n, src, np.empty_like(src), threads=threads)
-    perm = permute_rows(key, start, n, None, np.empty(n, np.int64), threads=threads)
+    perm = permute_rows(key, start, n, None, allocate(n, np.int64), threads=threads)
     return np.take(arr, perm, axis=axis)

@@ -39,6 +39,15 @@ def check_dtype(dtype, allowed, what):
     return dt.newbyteorder("=")
 
 
+def allocate(n, dtype, name="n"):
+    """np.empty(n, dtype), with a ValueError naming `name` when n elements
+    exceed the address space (MemoryError when they just do not fit)."""
+    try:
+        return np.empty(n, dtype)
+    except ValueError:
+        raise ValueError(f"{name} = {n} elements of {np.dtype(dtype)} exceed the address space") from None
+
+
 def prepare_out(out, n, dtype):
     """Check `out` (or allocate it) for n elements of `dtype`; return
     (array to return, flat array to fill, n)."""
@@ -46,7 +55,7 @@ def prepare_out(out, n, dtype):
         if n is None:
             raise TypeError("n is required when out is not given")
         n = check_int(n, "n", _MAX_N)
-        arr = np.empty(n, dtype)
+        arr = allocate(n, dtype)
         return arr, arr, n
     if not isinstance(out, np.ndarray):
         raise TypeError(f"out must be a numpy.ndarray, not {type(out).__name__}")
