@@ -14,7 +14,7 @@ import ctrng
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 ALGS = ["philox4x32", "philox4x64", "threefry4x32", "threefry4x64"]
-NAMES = r"\b(n|start|dtype|out|low|high|p|loc|scale|key|root|rank|stream|algorithm|rounds|axis|len\(x\)|x)\b"
+NAMES = r"\b(n|start|dtype|out|low|high|p|loc|scale|key|root|rank|stream|algorithm|rounds|size|axis|len\(x\)|x)\b"
 
 keys = st.builds(lambda alg, root, rank, stream: ctrng.Key(root, rank=rank, stream=stream, algorithm=alg),
                  st.sampled_from(ALGS), st.integers(0, 2**64 - 1), st.integers(0, 2**32 - 1),
@@ -173,3 +173,59 @@ def test_huge_requests_fail_cleanly():
         ctrng.random_raw(key, 10, start=(1 << 66) - 5)
     with pytest.raises(MemoryError):
         ctrng.permutation(key, 2**55)
+
+
+anything = st.one_of(st.integers(-2**70, 2**300), st.floats(), st.booleans(), st.none(), st.text(max_size=5),
+                     st.binary(max_size=5))
+
+
+@SETTINGS
+@given(root=anything, rank=anything, stream=anything, algorithm=st.one_of(st.sampled_from(ALGS), st.text(max_size=8)),
+       rounds=st.one_of(st.none(), st.integers(-3, 2000)))
+def test_keys_are_built_or_refused(root, rank, stream, algorithm, rounds):
+    got = _outcome(ctrng.Key, root, rank=rank, stream=stream, algorithm=algorithm, rounds=rounds)
+    if isinstance(got, ctrng.Key):
+        assert (got.rank, got.stream, got.algorithm) == (rank, stream, algorithm)
+        assert isinstance(rank, int) and not isinstance(rank, bool) and 0 <= rank < 2**32
+        assert got == ctrng.Key(got.root, rank=rank, stream=stream, algorithm=algorithm, rounds=rounds)
+    else:
+        assert isinstance(got, (TypeError, ValueError))
+
+
+sizes = st.one_of(st.none(), st.integers(-1, 50), st.tuples(st.integers(0, 6), st.integers(0, 6)),
+                  st.sampled_from([2.5, "3", (2, -1)]))
+
+
+@SETTINGS
+@given(key=keys, size=sizes, method=st.sampled_from(["random", "standard_normal", "random_raw", "integers",
+                                                     "bernoulli", "uniform", "normal"]))
+def test_generator_draws_follow_the_stream_or_refuse(key, size, method):
+    g = ctrng.Generator(key)
+    args = {"integers": (0, 10), "bernoulli": (0.25,)}.get(method, ())
+    got = _outcome(getattr(g, method), *args, size=size)
+    if isinstance(got, (TypeError, ValueError)):
+        assert g.position == 0  # a refused call claims nothing
+        return
+    shape = () if size is None else (size,) if isinstance(size, int) else size
+    assert np.shape(got) == shape
+    again = ctrng.Generator(key)
+    assert np.array_equal(getattr(again, method)(*args, size=size), got)  # replayable
+
+
+@SETTINGS
+@given(key=keys, n=st.integers(1, 2**63 - 1), index=st.one_of(st.integers(-2**64, 2**64),
+                                                               st.lists(st.integers(-2**63, 2**63), max_size=5)))
+def test_index_permutation_lookups_are_exact_or_refused(key, n, index):
+    p = ctrng.IndexPermutation(key, n)
+    try:
+        got = p[np.array(index, dtype=object).astype(np.int64) if isinstance(index, list) and index else index]
+    except IndexError:
+        values = index if isinstance(index, list) else [index]
+        assert any(not -n <= v < n for v in values)
+        return
+    except (OverflowError, TypeError):
+        assert isinstance(index, list)  # values beyond int64 cannot make an index array
+        return
+    values = np.atleast_1d(got)
+    assert values.min(initial=0) >= 0 and values.max(initial=0) < n
+    assert np.array_equal(np.atleast_1d(p.inverse(got)) % n, np.atleast_1d(np.array(index, dtype=object)) % n)
