@@ -15,11 +15,12 @@ from .index_permutation import IndexPermutation
 from .key import Key
 from .permute import permutation
 from .sampler import DistributedSampler
+from .seeds import derive_seed
 from .outofcore import shuffle_file
 from .stateless import bernoulli, integers, normal, random, random_raw, standard_normal, uniform
 
 __all__ = ["Key", "Generator", "random_raw", "random", "uniform", "standard_normal", "normal", "integers",
            "bernoulli", "permutation", "IndexPermutation", "DistributedSampler",
-           "shuffle_file",
+           "shuffle_file", "derive_seed",
            "Philox4x32", "Philox4x64", "Threefry4x32", "Threefry4x64", "available_isas"]
 __version__ = "0.1.0"
