@@ -7,6 +7,8 @@ Each initializer fills an array in place from a :class:`ctrng.Key`:
   initializers (uniform, normal, xavier, kaiming) at the speed of its fills,
   since ``loc + scale * x`` is fused into the fill, while ``trunc_normal_``
   (a quantile per value) and ``orthogonal_`` (a QR) do more work;
+* PyTorch tensors (parameters included) are filled through a view of their
+  data: a NumPy view on the CPU, the device array on a GPU;
 * CUDA arrays (anything with ``__cuda_array_interface__``: CuPy, PyTorch,
   Numba) are filled on the device by :mod:`ctrng.cuda` (uniform, normal,
   xavier, kaiming, trunc_normal: the same values up to the GPU compiler's
@@ -167,6 +169,10 @@ def _init(array, key, fill, full_shape, index, device_fill=None):
     writes CUDA pieces on the device (else CUDA arrays are filled on the host
     and copied in)."""
     check_key(key)
+    if type(array).__module__.split(".")[0] == "torch":  # a torch.Tensor: fill a view of its data
+        view = array.detach()
+        _init(view if view.is_cuda else view.numpy(), key, fill, full_shape, index, device_fill)
+        return array
     if isinstance(array, np.ndarray):
         _check_float(array.dtype)
         if not array.flags.writeable:
