@@ -50,6 +50,7 @@ import math
 
 import numpy as np
 
+from ._blocks import block_spans, fill_runs
 from ._fill import resolve_threads, run_pieces
 from .key import DEFAULT_ALGORITHM, Key
 from .stateless import check_key, normal, random, uniform
@@ -124,45 +125,6 @@ def _check_float(dtype):
         raise TypeError(f"array must be float32 or float64, not {dtype}")
 
 
-def _block(shape, full_shape, index):
-    """Check the block and return (full_shape, index as a tuple of
-    (start, stop) per dimension)."""
-    full = tuple(shape) if full_shape is None else tuple(int(d) for d in full_shape)
-    if len(full) != len(shape):
-        raise ValueError(f"full_shape {full} has {len(full)} dimensions, the array {len(shape)}")
-    index = () if index is None else tuple(index)
-    if len(index) > len(full):
-        raise ValueError("index has more entries than full_shape has dimensions")
-    spans = []
-    for d, size in enumerate(full):
-        s = index[d] if d < len(index) else slice(None)
-        if not isinstance(s, slice) or s.step not in (None, 1):
-            raise ValueError("index must be slices with step 1")
-        start, stop, _ = s.indices(size)
-        if stop - start != shape[d]:
-            raise ValueError(f"index selects {max(stop - start, 0)} entries of dimension {d}, "
-                             f"the array has {shape[d]}")
-        spans.append((start, stop))
-    return full, spans
-
-
-def _fill_runs(fill, flat, full, spans):
-    """Call fill(piece of flat, start) for every run of the block that is
-    contiguous in the full tensor's C order; flat is the block, C order."""
-    if flat.size == 0:
-        return
-    strides = [math.prod(full[d + 1:]) for d in range(len(full))]
-    # Trailing dimensions taken whole merge into one run.
-    inner = len(full)
-    while inner > 1 and spans[inner - 1] == (0, full[inner - 1]):
-        inner -= 1
-    run = (spans[inner - 1][1] - spans[inner - 1][0]) * strides[inner - 1]
-    for n, outer in enumerate(np.ndindex(*[b - a for a, b in spans[:inner - 1]])):
-        start = sum((spans[d][0] + i) * strides[d] for d, i in enumerate(outer))
-        start += spans[inner - 1][0] * strides[inner - 1]
-        fill(flat[n * run:(n + 1) * run], start)
-
-
 def _init(array, key, fill, full_shape, index, device_fill=None):
     """Fill `array` (NumPy or CUDA) with the block `index` of the full
     tensor: fill(out, start) writes NumPy pieces; device_fill, if given,
@@ -177,9 +139,9 @@ def _init(array, key, fill, full_shape, index, device_fill=None):
         _check_float(array.dtype)
         if not array.flags.writeable:
             raise ValueError("array is read-only")
-        full, spans = _block(array.shape, full_shape, index)
+        full, spans = block_spans(array.shape, full_shape, index)
         flat = array.reshape(-1) if array.flags.c_contiguous else np.empty(array.size, array.dtype)
-        _fill_runs(fill, flat, full, spans)
+        fill_runs(fill, flat, full, spans)
         if not array.flags.c_contiguous:
             array[...] = flat.reshape(array.shape)
         return array
@@ -188,12 +150,12 @@ def _init(array, key, fill, full_shape, index, device_fill=None):
     from .cuda import as_device_array
     dev = as_device_array(array)
     _check_float(dev.dtype)
-    full, spans = _block(dev.shape, full_shape, index)
+    full, spans = block_spans(dev.shape, full_shape, index)
     if device_fill is not None and dev.is_c_contiguous():
-        _fill_runs(device_fill, dev.reshape(dev.size), full, spans)
+        fill_runs(device_fill, dev.reshape(dev.size), full, spans)
     else:
         host = np.empty(dev.size, dev.dtype)
-        _fill_runs(fill, host, full, spans)
+        fill_runs(fill, host, full, spans)
         dev.copy_to_device(host.reshape(dev.shape))
     return array
 

@@ -1,0 +1,97 @@
+"""Dask arrays of ctrng streams (import ``ctrng.dask``; needs ``dask[array]``).
+
+Element ``idx`` of an array of shape ``shape`` is element
+``start + ravel_multi_index(idx, shape)`` of the stateless function of the
+same name, so the values never depend on the chunking, on the scheduler or
+on which worker computes a chunk, and ``x.compute()`` equals the in-memory
+call: ``ctrng.dask.random(key, (n,)).compute() == ctrng.random(key, n)``.
+Each chunk is generated where it is computed, from the key alone: nothing
+is sent but the key, and an array far larger than any worker's memory can
+be reduced chunk by chunk.
+
+>>> import ctrng, ctrng.dask, numpy as np
+>>> key = ctrng.Key(7)
+>>> x = ctrng.dask.random(key, (1000, 30), chunks=(256, 7))
+>>> bool((x.compute() == ctrng.random(key, 30000).reshape(1000, 30)).all())
+True
+"""
+
+from __future__ import annotations
+
+import dask.array as da
+import numpy as np
+from dask.base import tokenize
+
+from . import stateless
+from ._blocks import fill_runs
+from .index_permutation import IndexPermutation
+from .key import check_int
+
+__all__ = ["random", "standard_normal", "integers", "permutation"]
+
+
+def _shape(shape):
+    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+    return tuple(check_int(d, "shape", 1 << 63) for d in shape)
+
+
+def _array(name, shape, chunks, dtype, fill, token):
+    """A dask array whose chunk covering flat positions [a, b) in C order is
+    fill(out, a) run by run."""
+    shape = _shape(shape)
+    chunks = da.core.normalize_chunks(chunks, shape, dtype=dtype)
+
+    def block(block_info=None):
+        loc = [tuple(span) for span in block_info[None]["array-location"]]
+        out = np.empty([b - a for a, b in loc], dtype)
+        fill_runs(fill, out.reshape(-1), shape, loc)
+        return out
+
+    return da.map_blocks(block, chunks=chunks, dtype=dtype, meta=np.empty((0,) * len(shape), dtype),
+                         name=f"ctrng-{name}-{tokenize(token, shape, chunks, str(np.dtype(dtype)))}")
+
+
+def _float(name, key, shape, chunks, dtype, start):
+    stateless.check_key(key)
+    dt = stateless.check_dtype(dtype, (np.float32, np.float64), name)
+    fn = getattr(stateless, name)
+    start = check_int(start, "start", 1 << 80)
+
+    def fill(out, at):
+        fn(key, start=start + at, dtype=dt, out=out, threads=1)
+
+    return _array(name, shape, chunks, dt, fill, (key.to_dict(), start))
+
+
+def random(key, shape, chunks="auto", dtype=np.float64, start=0):
+    """Uniform [0, 1) floats, element for element ctrng.random's."""
+    return _float("random", key, shape, chunks, dtype, start)
+
+
+def standard_normal(key, shape, chunks="auto", dtype=np.float64, start=0):
+    """Standard normal floats, element for element ctrng.standard_normal's."""
+    return _float("standard_normal", key, shape, chunks, dtype, start)
+
+
+def integers(key, low, high, shape, chunks="auto", dtype=np.int64, start=0):
+    """Integers in [low, high), element for element ctrng.integers'."""
+    stateless.check_key(key)
+    dt = stateless.check_dtype(dtype, stateless.INT_DTYPES, "integers")
+    stateless.integer_params(low, high, dt)  # checks the bounds for the dtype now, not on a worker
+    start = check_int(start, "start", 1 << 80)
+
+    def fill(out, at):
+        stateless.integers(key, low, high, start=start + at, dtype=dt, out=out, threads=1)
+
+    return _array("integers", shape, chunks, dt, fill, (key.to_dict(), low, high, start))
+
+
+def permutation(key, n, chunks="auto"):
+    """``ctrng.IndexPermutation(key, n)[:]`` as a 1-d int64 dask array: each
+    chunk computes its positions alone, so n may exceed any machine's memory."""
+    perm = IndexPermutation(key, n, threads=1)
+
+    def fill(out, at):
+        out[...] = perm[at:at + out.size]
+
+    return _array("permutation", (perm.n,), chunks, np.int64, fill, (key.to_dict(), perm.n))
