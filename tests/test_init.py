@@ -212,3 +212,16 @@ def test_initializers_from_several_threads_at_once():
     for t in threads:
         t.join()
     assert all(np.array_equal(g, e) for g, e in zip(got, expected))
+
+
+def test_zero_d_and_empty_arrays():
+    """Found by the property tests: a 0-d array is one element (element 0 of
+    the stream), and empty arrays are a no-op for the fan-based initializers."""
+    key = ctrng.Key(3)
+    scalar = np.zeros((), np.float32)
+    assert ctrng.init.uniform_(scalar, key) is scalar
+    assert scalar == ctrng.random(key, 1, dtype=np.float32)[0]
+    for fn in (ctrng.init.xavier_uniform_, ctrng.init.xavier_normal_, ctrng.init.kaiming_uniform_,
+               ctrng.init.kaiming_normal_, ctrng.init.orthogonal_):
+        empty = np.zeros((0, 4), np.float64)
+        assert fn(empty, key) is empty

@@ -14,7 +14,7 @@ import ctrng
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 ALGS = ["philox4x32", "philox4x64", "threefry4x32", "threefry4x64"]
-NAMES = r"\b(n|start|dtype|out|low|high|p|loc|scale|key|root|rank|stream|algorithm|rounds|size|axis|len\(x\)|x)\b"
+NAMES = r"\b(n|start|dtype|out|low|high|p|loc|scale|key|root|rank|stream|algorithm|rounds|size|axis|array|len\(x\)|x)\b"
 
 keys = st.builds(lambda alg, root, rank, stream: ctrng.Key(root, rank=rank, stream=stream, algorithm=alg),
                  st.sampled_from(ALGS), st.integers(0, 2**64 - 1), st.integers(0, 2**32 - 1),
@@ -229,3 +229,52 @@ def test_index_permutation_lookups_are_exact_or_refused(key, n, index):
     values = np.atleast_1d(got)
     assert values.min(initial=0) >= 0 and values.max(initial=0) < n
     assert np.array_equal(np.atleast_1d(p.inverse(got)) % n, np.atleast_1d(np.array(index, dtype=object)) % n)
+
+
+INITS = ["uniform_", "normal_", "trunc_normal_", "xavier_uniform_", "xavier_normal_", "kaiming_uniform_",
+         "kaiming_normal_", "orthogonal_"]
+
+
+@SETTINGS
+@given(name=st.sampled_from(INITS), shape=st.lists(st.integers(0, 9), min_size=0, max_size=3),
+       dtype=st.sampled_from([np.float32, np.float64, np.int32, np.float16]), root=st.integers(0, 2**64 - 1),
+       ident=st.one_of(st.integers(0, 2**32 - 1), st.text(min_size=1, max_size=12)))
+def test_initializers_fill_or_refuse(name, shape, dtype, root, ident):
+    array = np.zeros(shape, dtype)
+    key = ctrng.init.parameter_key(root, ident)
+    got = _outcome(getattr(ctrng.init, name), array, key)
+    if got is array:
+        assert np.dtype(dtype) in (np.float32, np.float64)
+        again = np.zeros(shape, dtype)
+        getattr(ctrng.init, name)(again, key)
+        assert np.array_equal(array, again) and np.all(np.isfinite(array))
+    else:
+        assert isinstance(got, (TypeError, ValueError))
+        assert not array.any()  # a refusal writes nothing
+
+
+@SETTINGS
+@given(n=st.integers(0, 500), replicas=st.integers(1, 9), drop_last=st.booleans(), shuffle=st.booleans(),
+       seed=st.integers(0, 2**64 - 1), epoch=st.integers(0, 2**32 - 1))
+def test_sampler_ranks_cover_the_epoch(n, replicas, drop_last, shuffle, seed, epoch):
+    ranks = [ctrng.DistributedSampler(n, num_replicas=replicas, rank=r, shuffle=shuffle, seed=seed,
+                                      drop_last=drop_last) for r in range(replicas)]
+    for s in ranks:
+        s.set_epoch(epoch)
+    lists = [list(s) for s in ranks]
+    assert len({len(x) for x in lists}) == 1 and len(lists[0]) == len(ranks[0])
+    flat = [x for step in zip(*lists) for x in step]
+    if drop_last:
+        assert len(set(flat)) == len(flat) == n // replicas * replicas
+    else:
+        assert set(flat) == set(range(n)) and len(flat) == -(-n // replicas) * replicas
+
+
+@SETTINGS
+@given(cls=st.sampled_from([ctrng.Philox4x32, ctrng.Philox4x64, ctrng.Threefry4x32, ctrng.Threefry4x64]),
+       root=anything, rank=anything, stream=anything)
+def test_bit_generators_are_built_or_refused(cls, root, rank, stream):
+    got = _outcome(cls, root, rank=rank, stream=stream)
+    if isinstance(got, (TypeError, ValueError)):
+        return
+    assert np.random.Generator(got).integers(0, 10, 5).shape == (5,)

@@ -36,6 +36,9 @@ def fill_runs(fill, flat, full, spans):
     contiguous in the full tensor's C order; flat is the block, C order."""
     if flat.size == 0:
         return
+    if not full:  # a 0-d tensor: one element, element 0 of the stream
+        fill(flat, 0)
+        return
     strides = [math.prod(full[d + 1:]) for d in range(len(full))]
     # Trailing dimensions taken whole merge into one run.
     inner = len(full)

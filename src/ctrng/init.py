@@ -114,7 +114,9 @@ def calculate_gain(nonlinearity, param=None):
 
 def _fans(shape):
     if len(shape) < 2:
-        raise ValueError("fan in and fan out need a tensor of at least 2 dimensions")
+        raise ValueError("fan in and fan out need an array of at least 2 dimensions")
+    if math.prod(shape) == 0:  # nothing to fill (torch.nn.init: a no-op): any finite scale does
+        return 1, 1
     receptive = math.prod(shape[2:])
     return shape[1] * receptive, shape[0] * receptive
 
@@ -300,8 +302,10 @@ def orthogonal_(array, key, gain=1.0, *, full_shape=None, index=None):
     LAPACK's: on other BLAS builds the last bits may differ."""
     full = tuple(full_shape or _shape(array))
     if len(full) < 2:
-        raise ValueError("orthogonal_ needs a tensor of at least 2 dimensions")
+        raise ValueError("orthogonal_ needs an array of at least 2 dimensions")
     rows, cols = full[0], math.prod(full[1:])
+    if rows * cols == 0:
+        return _init(array, key, lambda out, start: None, full_shape, index)
     z = normal(key, 0.0, 1.0, rows * cols).reshape(rows, cols)
     if rows < cols:
         z = z.T
