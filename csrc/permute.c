@@ -213,6 +213,7 @@ static void touch(const unsigned char *p, size_t bytes)
         words_at(s, w0 + n + low, (size_t)(top - low), w);                        \
         for (uint64_t q = top; q-- > low;) {                                      \
             uint64_t k = o + draw(s, w0, n, q, q - o, w[q - low]);               \
+            uint64_t a = q - base, b = k - base; /* places in data */            \
             SWAP;                                                                 \
         }                                                                         \
         top = low;                                                                \
@@ -223,18 +224,18 @@ void ctrng_perm_shuffle_buckets(const ctrng_stream *s, uint64_t w0, uint64_t n,
                                 void *data, uint64_t base, size_t itemsize)
 {
     uint32_t w[WORDS];
-    unsigned char *d = (unsigned char *)data - base * itemsize; /* indexed by output position */
-    for (uint64_t b = b_lo; b < b_hi; b++) {
-        uint64_t o = bucket_start[b], size = bucket_start[b + 1] - o;
-        touch(d + o * itemsize, size * itemsize);
+    unsigned char *d = data;
+    for (uint64_t bucket = b_lo; bucket < b_hi; bucket++) {
+        uint64_t o = bucket_start[bucket], size = bucket_start[bucket + 1] - o;
+        touch(d + (o - base) * itemsize, size * itemsize);
         if (itemsize == 8) {
-            uint64_t *v = (uint64_t *)d;
-            SHUFFLE_LOOP(uint64_t tmp = v[q]; v[q] = v[k]; v[k] = tmp)
+            uint64_t *v = data;
+            SHUFFLE_LOOP(uint64_t tmp = v[a]; v[a] = v[b]; v[b] = tmp)
         } else if (itemsize == 4) {
-            uint32_t *v = (uint32_t *)d;
-            SHUFFLE_LOOP(uint32_t tmp = v[q]; v[q] = v[k]; v[k] = tmp)
+            uint32_t *v = data;
+            SHUFFLE_LOOP(uint32_t tmp = v[a]; v[a] = v[b]; v[b] = tmp)
         } else {
-            SHUFFLE_LOOP(swap_items(d + q * itemsize, d + k * itemsize, itemsize))
+            SHUFFLE_LOOP(swap_items(d + a * itemsize, d + b * itemsize, itemsize))
         }
     }
 }
