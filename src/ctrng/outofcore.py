@@ -192,7 +192,7 @@ def shuffle_file(src, dst, record_size=None, *, key, start=0, memory=None, overw
     check_room(key, start, n)
     workers = _fill.resolve_threads(threads, n)
     plan = _Plan(Buckets(key, start, n, workers), record_size, len(header), memory)
-    free = shutil.disk_usage(dst.parent if str(dst.parent) else ".").free
+    free = shutil.disk_usage(dst.parent).free
     need = size + n * plan.side_bytes
     if need > free:
         raise OSError(f"not enough free disk for {dst}: need {need} bytes, {free} available")
