@@ -8,8 +8,7 @@ sampler can hand out the epoch order of a dataset of 10**10 items without
 ever materialising it, and jump to any position.  Unlike
 :func:`ctrng.permutation` it is pseudo-random rather than exactly uniform:
 uniform up to the quality of its rounds (24 up to 2**20 values, 12 above),
-which the tests and the docs
-measure.
+which the tests and the docs measure.
 """
 
 from __future__ import annotations
