@@ -54,51 +54,43 @@ int ctrng_iperm_init(ctrng_iperm *p, const ctrng_stream *s, uint64_t n)
 #define GROUP 4
 typedef uint32_t v8u32 __attribute__((vector_size(VEC * 4)));
 
-static inline v8u32 vmix32(v8u32 x)
-{ /* a 32-bit finaliser with low bias (Wellons' "lowbias32") */
-    x ^= x >> 16;
-    x *= 0x7feb352du;
-    x ^= x >> 15;
-    x *= 0x846ca68bu;
-    x ^= x >> 16;
-    return x;
-}
+/* Macros, not functions: vectors passed by value would change the calling
+ * convention between the clones (Clang refuses that). */
+#define MIX32(x) /* a 32-bit finaliser with low bias (Wellons' "lowbias32") */ \
+    do {                                                                        \
+        x ^= x >> 16;                                                           \
+        x *= 0x7feb352du;                                                       \
+        x ^= x >> 15;                                                           \
+        x *= 0x846ca68bu;                                                       \
+        x ^= x >> 16;                                                           \
+    } while (0)
 
 #define CLONES __attribute__((target_clones("avx2", "default")))
 
-static inline v8u32 load8(const uint32_t *p)
-{
-    v8u32 v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-static inline void store8(uint32_t *p, v8u32 v)
-{
-    memcpy(p, &v, sizeof v);
-}
-
 #define FORWARD(h, l)                                        \
     do {                                                     \
-        v8u32 f_ = vmix32(l ^ k) >> (32 - a), top_ = l >> d; \
-        l = (l & d) << a | (h ^ f_);                         \
+        v8u32 f_ = l ^ k, top_ = l >> d;                     \
+        MIX32(f_);                                           \
+        l = (l & d) << a | (h ^ (f_ >> (32 - a)));           \
         h = top_;                                            \
     } while (0)
 
 #define BACKWARD(h, l)                                       \
     do {                                                     \
-        v8u32 prev_ = h << d | l >> a;                       \
-        h = (l & mask_a) ^ (vmix32(prev_ ^ k) >> (32 - a));  \
+        v8u32 prev_ = h << d | l >> a, f_ = prev_ ^ k;       \
+        MIX32(f_);                                           \
+        h = (l & mask_a) ^ (f_ >> (32 - a));                 \
         l = prev_;                                           \
     } while (0)
 
 /* GROUP vectors at a time (named, so they stay in registers). */
 #define ROUNDS(FIRST, LAST, STEP, ROUND)                                              \
     for (size_t j = 0; j < count; j += VEC * GROUP) {                                 \
-        v8u32 h0 = load8(hi + j), h1 = load8(hi + j + VEC), h2 = load8(hi + j + 2 * VEC), \
-              h3 = load8(hi + j + 3 * VEC);                                           \
-        v8u32 l0 = load8(lo + j), l1 = load8(lo + j + VEC), l2 = load8(lo + j + 2 * VEC), \
-              l3 = load8(lo + j + 3 * VEC);                                           \
+        v8u32 h0, h1, h2, h3, l0, l1, l2, l3;                                         \
+        memcpy(&h0, hi + j, 32), memcpy(&h1, hi + j + VEC, 32);                       \
+        memcpy(&h2, hi + j + 2 * VEC, 32), memcpy(&h3, hi + j + 3 * VEC, 32);         \
+        memcpy(&l0, lo + j, 32), memcpy(&l1, lo + j + VEC, 32);                       \
+        memcpy(&l2, lo + j + 2 * VEC, 32), memcpy(&l3, lo + j + 3 * VEC, 32);         \
         for (int r = FIRST; r != LAST; r += STEP) {                                   \
             const uint32_t k = p->keys[r];                                            \
             ROUND(h0, l0);                                                            \
@@ -106,10 +98,10 @@ static inline void store8(uint32_t *p, v8u32 v)
             ROUND(h2, l2);                                                            \
             ROUND(h3, l3);                                                            \
         }                                                                             \
-        store8(hi + j, h0), store8(hi + j + VEC, h1), store8(hi + j + 2 * VEC, h2);   \
-        store8(hi + j + 3 * VEC, h3);                                                 \
-        store8(lo + j, l0), store8(lo + j + VEC, l1), store8(lo + j + 2 * VEC, l2);   \
-        store8(lo + j + 3 * VEC, l3);                                                 \
+        memcpy(hi + j, &h0, 32), memcpy(hi + j + VEC, &h1, 32);                       \
+        memcpy(hi + j + 2 * VEC, &h2, 32), memcpy(hi + j + 3 * VEC, &h3, 32);         \
+        memcpy(lo + j, &l0, 32), memcpy(lo + j + VEC, &l1, 32);                       \
+        memcpy(lo + j + 2 * VEC, &l2, 32), memcpy(lo + j + 3 * VEC, &l3, 32);         \
     }
 
 CLONES static void rounds_forward(const ctrng_iperm *p, uint32_t *hi, uint32_t *lo, size_t count)

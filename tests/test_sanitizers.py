@@ -4,7 +4,8 @@
   random cases (cipher, key, start, count, distribution, output offset;
   permutations; index permutations) for CTRNG_FUZZ_SECONDS (default 15)
   from seed CTRNG_FUZZ_SEED (default 1), checking guard bytes, code-path
-  agreement, split fills and bijections.
+  agreement, split fills and bijections; the same driver also runs as a
+  coverage-guided libFuzzer target where clang is installed (CI installs it).
 * The extension itself, built with CTRNG_SANITIZE's flags, runs the test
   files that exercise the C core in a child process with libasan preloaded.
 """
@@ -49,6 +50,30 @@ def test_fuzz_the_core(tmp_path):
     assert run.returncode == 0, run.stderr[-4000:]
     cases = int(run.stdout.split("cases:")[1])
     assert cases > 100
+
+
+def test_libfuzzer_on_the_core(tmp_path):
+    """The same cases as a libFuzzer target (clang -fsanitize=fuzzer), coverage
+    guided: each input's first 8 bytes are a case's seed."""
+    clang = shutil.which("clang")
+    if clang is None:
+        if os.environ.get("CI"):
+            pytest.fail("clang is not installed (.ci/run installs Debian's clang and libclang-rt)")
+        pytest.skip("clang with libFuzzer is not installed")
+    build = _build_script()
+    exe = tmp_path / "fuzz_core_libfuzzer"
+    sources = [str(build.CSRC / name) for name in build.SOURCES] + [str(ROOT / "tests" / "c" / "fuzz_core.c")]
+    flags = [f for f in build.COMPILE_ARGS + build.SANITIZE_ARGS if f != "-Wno-psabi"]
+    flags[flags.index("-fsanitize=address,undefined")] = "-fsanitize=fuzzer,address,undefined"
+    subprocess.run([clang, *flags, "-DCTRNG_LIBFUZZER", f"-I{build.CSRC}", *sources, "-lm", "-o", str(exe)],
+                   check=True)
+    seconds = os.environ.get("CTRNG_FUZZ_SECONDS", "15")
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    run = subprocess.run([str(exe), str(corpus), f"-max_total_time={seconds}", "-max_len=8", "-seed=1"],
+                         capture_output=True, text=True, timeout=float(seconds) + 600)
+    assert run.returncode == 0, run.stderr[-4000:]
+    assert "Done " in run.stderr
 
 
 @pytest.fixture(scope="module")
