@@ -174,3 +174,14 @@ def test_ctrng_imports_without_torch():
             "print(list(ctrng.DistributedSampler(4, num_replicas=1, rank=0, shuffle=False)))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[0, 1, 2, 3]"
+
+
+def test_state_after_a_resumed_epoch_runs_to_its_end():
+    """A resumed iteration that finishes saves the end of the epoch, and the
+    next iteration starts the epoch over."""
+    s = ctrng.DistributedSampler(100, num_replicas=2, rank=0, seed=3)
+    s.load_state_dict(ctrng.DistributedSampler(100, num_replicas=2, rank=0, seed=3).state_dict(consumed=20))
+    rest = list(s)
+    assert len(rest) == 30
+    assert s.state_dict()["position"] == 100
+    assert len(s) == 50 and len(list(s)) == 50

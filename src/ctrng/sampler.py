@@ -93,8 +93,9 @@ class DistributedSampler:
         Key(seed)  # checks the seed
         self.seed, self.shuffle, self.drop_last = seed, shuffle, drop_last
         self.epoch = 0
-        self._start = 0  # global position the next iteration starts from
+        self._start = 0  # global position the current (or next) iteration starts from
         self._yielded = 0  # indices the current iteration has handed out
+        self._finished = False  # the last iteration ran to the end: the next starts over
 
     # -- torch's rules --------------------------------------------------------
     def _per_rank(self, start):
@@ -117,14 +118,14 @@ class DistributedSampler:
     def __len__(self):
         """Indices the next iteration yields (num_samples, less what a
         loaded mid-epoch state has already consumed)."""
-        return self._per_rank(self._start)
+        return self._per_rank(0 if self._finished else self._start)
 
     def set_epoch(self, epoch):
         """Use epoch's order for the next iteration.  A different epoch starts
         at its beginning; the current one (after load_state_dict) resumes."""
         epoch = check_int(epoch, "epoch", 1 << 32)
         if epoch != self.epoch:
-            self._start = 0
+            self._start, self._yielded, self._finished = 0, 0, False
         self.epoch = epoch
 
     def order(self, epoch=None):
@@ -137,6 +138,8 @@ class DistributedSampler:
 
     # -- iteration ------------------------------------------------------------
     def __iter__(self):
+        if self._finished:
+            self._start, self._finished = 0, False
         order = self.order()
         step = self.num_replicas
         first = self._start + self.rank
@@ -149,7 +152,7 @@ class DistributedSampler:
             for index in order[positions].tolist():
                 self._yielded += 1
                 yield index
-        self._start = 0  # a finished epoch starts over when iterated again
+        self._finished = True
 
     # -- checkpoints ----------------------------------------------------------
     def state_dict(self, consumed=None):
@@ -158,7 +161,7 @@ class DistributedSampler:
         the other ranks, are taken as done.  With a DataLoader that prefetches,
         pass the count the training loop has really used."""
         consumed = self._yielded if consumed is None else check_int(consumed, "consumed", 1 << 63)
-        position = self._start + min(consumed, len(self)) * self.num_replicas
+        position = self._start + min(consumed, self._per_rank(self._start)) * self.num_replicas
         return {"version": _STATE_VERSION, "n": self.n, "seed": self.seed, "shuffle": self.shuffle,
                 "epoch": self.epoch, "position": position}
 
@@ -173,7 +176,7 @@ class DistributedSampler:
                                  f"{getattr(self, name)!r}")
         self.epoch = check_int(state["epoch"], "epoch", 1 << 32)
         self._start = check_int(state["position"], "position", (1 << 63) + (1 << 32))
-        self._yielded = 0
+        self._yielded, self._finished = 0, False
 
 
 class _Identity:
