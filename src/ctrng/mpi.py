@@ -10,7 +10,8 @@
 
 Run with, e.g., ``mpirun -n 4 python train.py``::
 
-    from mpi4py import MPI
+    import numpy as np
+from mpi4py import MPI
     import ctrng, ctrng.mpi
     g = ctrng.mpi.generator()                          # this rank's own stream
     shared = ctrng.Key(ctrng.mpi.key().root, stream=1)  # a key every rank shares
@@ -19,6 +20,7 @@ Run with, e.g., ``mpirun -n 4 python train.py``::
 
 from __future__ import annotations
 
+import numpy as np
 from mpi4py import MPI
 
 from . import stateless
@@ -56,19 +58,22 @@ def local_range(n, comm=None):
     return start, n * (rank + 1) // size - start
 
 
-def random(shared_key, n, comm=None, dtype=None):
+def random(shared_key, n, comm=None, dtype=np.float64):
     """This rank's block of ``ctrng.random(shared_key, n)``."""
-    start, count = local_range(n, comm)
-    return stateless.random(shared_key, count, start, **({} if dtype is None else {"dtype": dtype}))
+    return stateless.random(shared_key, *_block(n, comm), dtype=dtype)
 
 
-def standard_normal(shared_key, n, comm=None, dtype=None):
+def standard_normal(shared_key, n, comm=None, dtype=np.float64):
     """This rank's block of ``ctrng.standard_normal(shared_key, n)``."""
-    start, count = local_range(n, comm)
-    return stateless.standard_normal(shared_key, count, start, **({} if dtype is None else {"dtype": dtype}))
+    return stateless.standard_normal(shared_key, *_block(n, comm), dtype=dtype)
 
 
-def integers(shared_key, low, high, n, comm=None, dtype=None):
+def integers(shared_key, low, high, n, comm=None, dtype=np.int64):
     """This rank's block of ``ctrng.integers(shared_key, low, high, n)``."""
+    return stateless.integers(shared_key, low, high, *_block(n, comm), dtype=dtype)
+
+
+def _block(n, comm):
+    """(count, start) of this rank's block, in the stateless functions' order."""
     start, count = local_range(n, comm)
-    return stateless.integers(shared_key, low, high, count, start, **({} if dtype is None else {"dtype": dtype}))
+    return count, start
