@@ -108,6 +108,9 @@ def test_errors_before_anything_is_written(tmp_path, monkeypatch):
         ctrng.shuffle_file(src, tmp_path / "d2.bin", 4, key=KEY, memory="lots")
     with pytest.raises(TypeError, match="Key"):
         ctrng.shuffle_file(src, tmp_path / "d2.bin", 4, key=5)
+    np.save(tmp_path / "rows.npy", np.zeros((4, 3)))
+    with pytest.raises(ValueError, match="rows of"):
+        ctrng.shuffle_file(tmp_path / "rows.npy", tmp_path / "g.npy", 8, key=KEY)
     np.save(tmp_path / "f.npy", np.asfortranarray(np.zeros((4, 3))))
     with pytest.raises(ValueError, match="Fortran"):
         ctrng.shuffle_file(tmp_path / "f.npy", tmp_path / "g.npy", key=KEY)

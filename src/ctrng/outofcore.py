@@ -175,7 +175,10 @@ def shuffle_file(src, dst, record_size=None, *, key, start=0, memory=None, overw
         raise ValueError("memory must be at least 1 byte")
     size = src.stat().st_size
     if src.suffix == ".npy":
-        header, record_size, n = _npy_layout(src)
+        header, row_bytes, n = _npy_layout(src)
+        if record_size is not None and record_size != row_bytes:
+            raise ValueError(f"record_size = {record_size}, but the rows of {src} hold {row_bytes} bytes")
+        record_size = row_bytes
         if len(header) + n * record_size != size:
             raise ValueError(f"{src}: the file holds {size} bytes, its header describes "
                              f"{len(header) + n * record_size}")
