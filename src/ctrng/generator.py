@@ -228,7 +228,9 @@ class Generator:
 
     def shuffle(self, x, axis=0):
         """Shuffle array (np.memmap included) or mutable sequence x in place
-        along `axis`, in the order ``permutation`` would give."""
+        along `axis`, in the order ``permutation`` would give.  The shuffled
+        copy is built in memory: for files larger than memory use
+        :func:`ctrng.shuffle_file`, which gives the same order."""
         if isinstance(x, np.ndarray):
             if not x.flags.writeable:
                 raise ValueError("x is read-only")
