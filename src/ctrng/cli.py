@@ -237,6 +237,16 @@ def cmd_shuffle_file(args, parser):
 
 
 # -- the parser ---------------------------------------------------------------
+def _key_options(command, root_required):
+    """--algorithm, --root, --rank and --stream: the key of a command."""
+    command.add_argument("--algorithm", choices=sorted(ALGORITHMS), default=DEFAULT_ALGORITHM,
+                         help=f"cipher (default {DEFAULT_ALGORITHM})")
+    command.add_argument("--root", type=_integer, required=root_required, default=None if root_required else 0,
+                         help="integer root seed, decimal or 0x hex" + ("" if root_required else " (default 0)"))
+    command.add_argument("--rank", type=_integer, default=0, help="worker rank (default 0)")
+    command.add_argument("--stream", type=_integer, default=0, help="stream of the worker (default 0)")
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="ctrng",
@@ -252,12 +262,7 @@ def build_parser():
                     "little-endian 32-bit words, from word --start on, endlessly or for --bytes N. "
                     "Example: ctrng raw | RNG_test stdin32",
         epilog="The command exits quietly (status 0) when the reader closes the pipe.")
-    raw.add_argument("--algorithm", choices=sorted(ALGORITHMS), default=DEFAULT_ALGORITHM,
-                     help=f"cipher (default {DEFAULT_ALGORITHM})")
-    raw.add_argument("--root", type=_integer, default=0,
-                     help="integer root seed, decimal or 0x hex (default 0)")
-    raw.add_argument("--rank", type=_integer, default=0, help="worker rank (default 0)")
-    raw.add_argument("--stream", type=_integer, default=0, help="stream of the worker (default 0)")
+    _key_options(raw, root_required=False)
     raw.add_argument("--bytes", type=_byte_count, default=None, metavar="N",
                      help="stop after N bytes; K, M, G, T suffixes are powers of 1024 (default: endless)")
     raw.add_argument("--start", type=_non_negative, default=0, metavar="WORD",
@@ -306,11 +311,7 @@ def build_parser():
     shuf.add_argument("dst", help="output file (written to a temporary file, then renamed)")
     shuf.add_argument("--record-size", type=_byte_count, default=None, metavar="BYTES",
                       help="bytes per record (required unless SRC is .npy)")
-    shuf.add_argument("--root", type=_integer, required=True, help="integer root seed of the key")
-    shuf.add_argument("--rank", type=_integer, default=0, help="rank of the key (default 0)")
-    shuf.add_argument("--stream", type=_integer, default=0, help="stream of the key (default 0)")
-    shuf.add_argument("--algorithm", choices=sorted(ALGORITHMS), default=DEFAULT_ALGORITHM,
-                      help=f"cipher (default {DEFAULT_ALGORITHM})")
+    _key_options(shuf, root_required=True)
     shuf.add_argument("--start", type=_non_negative, default=0, metavar="WORD",
                       help="first 32-bit word of the stream the permutation reads (default 0)")
     shuf.add_argument("--memory", type=_byte_count, default=None,

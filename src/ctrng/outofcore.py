@@ -320,15 +320,16 @@ class _Plan:
         starts, rs = self.bucket_start, self.record_size
         largest = int(np.max(starts[self.groups[1:]] - starts[self.groups[:-1]]))
         records = np.empty((largest, rs), np.uint8)
-        moved = np.empty_like(records) if self.side_dtype is not None else None
-        side = np.empty(largest, self.side_dtype or np.uint8)
+        sorting = self.side_dtype is not None  # units of several buckets: finish the sort here
+        moved = np.empty_like(records) if sorting else None
+        side = np.empty(largest, self.side_dtype) if sorting else None
         for first, last in zip(self.groups[:-1].tolist(), self.groups[1:].tolist()):
             lo, hi = int(starts[first]), int(starts[last])
             if hi == lo:
                 continue
             part = records[:hi - lo]
             _read_exactly(fd, self.offset + lo * rs, part)
-            if moved is not None:
+            if sorting:
                 labels = side[:hi - lo]
                 _read_exactly(side_fd, lo * self.side_bytes, labels)
                 labels -= self.side_dtype(first % (1 << 8 * self.side_bytes))  # wraps as the stored bucket did

@@ -40,7 +40,7 @@ class Buckets:
     each bucket gets, counted over `workers` contiguous pieces of [0, n)."""
 
     def __init__(self, key, start, n, workers):
-        self.key, self.start, self.n, self.workers = key, start, n, workers
+        self.key, self.start, self.n = key, start, n
         self.stream = key.cstream()
         self.bits = lib.ctrng_perm_bits(n)
         bounds = [n * c // workers for c in range(workers + 1)]

@@ -26,7 +26,7 @@ import numpy as np
 from .index_permutation import IndexPermutation
 from .key import Key, check_int
 
-__all__ = ["DistributedSampler", "SAMPLER_RANK"]
+__all__ = ["DistributedSampler", "SAMPLER_RANK", "world"]
 
 # The epoch order of seed s is IndexPermutation(Key(s, rank=SAMPLER_RANK,
 # stream=epoch), n): a rank of its own, apart from ranks 0, 1, ... that
@@ -37,15 +37,20 @@ _CHUNK = 4096
 _STATE_VERSION = 1
 
 
-def _world_default(name, env, fallback):
-    """num_replicas / rank from torch.distributed when it is initialised,
-    else from the environment torchrun sets, else `fallback`."""
+def world():
+    """(rank, world_size, local_rank) from torch.distributed when it is
+    initialised (looked up only if torch is already imported), else from
+    RANK / WORLD_SIZE / LOCAL_RANK (set by torchrun), else (0, 1, 0)."""
     dist = sys.modules.get("torch.distributed")
     if dist is not None and dist.is_available() and dist.is_initialized():
-        return dist.get_world_size() if name == "num_replicas" else dist.get_rank()
-    if env in os.environ:
-        return check_int(int(os.environ[env]), f"{name} (from ${env})", 1 << 32)
-    return fallback
+        rank, size = dist.get_rank(), dist.get_world_size()
+    else:
+        rank, size = _env("RANK", 0), _env("WORLD_SIZE", 1)
+    return rank, size, _env("LOCAL_RANK", 0)
+
+
+def _env(name, default):
+    return check_int(int(os.environ.get(name, default)), f"${name}", 1 << 32)
 
 
 class DistributedSampler:
@@ -82,10 +87,10 @@ class DistributedSampler:
     def __init__(self, dataset, num_replicas=None, rank=None, shuffle=True, seed=0, drop_last=False):
         n = dataset if isinstance(dataset, (int, np.integer)) and not isinstance(dataset, bool) else len(dataset)
         self.n = check_int(n, "len(dataset)", 1 << 63)
-        if num_replicas is None:
-            num_replicas = _world_default("num_replicas", "WORLD_SIZE", 1)
-        if rank is None:
-            rank = _world_default("rank", "RANK", 0)
+        if num_replicas is None or rank is None:
+            world_rank, world_size, _ = world()
+            num_replicas = world_size if num_replicas is None else num_replicas
+            rank = world_rank if rank is None else rank
         self.num_replicas = check_int(num_replicas, "num_replicas", 1 << 32, low=1)
         self.rank = check_int(rank, "rank", self.num_replicas)
         if not isinstance(shuffle, bool) or not isinstance(drop_last, bool):

@@ -19,7 +19,6 @@
 
 from __future__ import annotations
 
-import os
 import random as _random
 
 import numpy as np
@@ -28,6 +27,7 @@ import torch
 from . import stateless
 from .generator import Generator
 from .key import Key, check_int
+from .sampler import world
 from .seeds import derive_seed
 
 __all__ = ["random_", "standard_normal_", "uniform_", "normal_", "integers_", "bernoulli_", "WorkerInit",
@@ -83,22 +83,6 @@ def bernoulli_(tensor, key, p, start=0):
     """0/1 values with P(1) = p, as ctrng.bernoulli (bool or uint8 tensors):
     a dropout mask, say."""
     return _fill("bernoulli", tensor, key, (p,), start)
-
-
-def world():
-    """(rank, world_size, local_rank) from torch.distributed when it is
-    initialised, else from RANK / WORLD_SIZE / LOCAL_RANK (set by torchrun),
-    else (0, 1, 0)."""
-    dist = torch.distributed
-    if dist.is_available() and dist.is_initialized():
-        rank, size = dist.get_rank(), dist.get_world_size()
-    else:
-        rank, size = _env("RANK", 0), _env("WORLD_SIZE", 1)
-    return rank, size, _env("LOCAL_RANK", 0)
-
-
-def _env(name, default):
-    return check_int(int(os.environ.get(name, default)), f"${name}", 1 << 32)
 
 
 _worker = None
