@@ -26,7 +26,6 @@ typedef uint64_t v4u __attribute__((vector_size(32)));
 typedef int64_t v4i __attribute__((vector_size(32)));
 typedef double v4d __attribute__((vector_size(32)));
 typedef uint32_t v4u32 __attribute__((vector_size(16)));
-typedef uint64_t v8u64 __attribute__((vector_size(64)));
 
 #if defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 12)
 #define SHUF8(a, b, ...) __builtin_shufflevector(a, b, __VA_ARGS__)
@@ -192,14 +191,19 @@ CTRNG_TARGET static void FN(normal_f64)(const ctrng_stream *s, const ctrng_param
 
 /* ---- bounded integers ------------------------------------------------------ */
 
-/* Store offsets + low as 4- or 8-byte integers (wrapping, as the dtype does). */
+/* Store offsets + low as 4- or 8-byte integers (wrapping, as the dtype does);
+ * 8-byte ones widen one 128-bit half at a time (a 512-bit vector type would
+ * go through the stack on AVX2). */
 CTRNG_TARGET static inline void FN(store_u32_offsets)(void *out, size_t i, int bytes, v8u off,
                                                      uint64_t low)
 {
-    if (bytes == 4)
+    if (bytes == 4) {
         STORE((uint32_t *)out + i, off + (uint32_t)low);
-    else
-        STORE((uint64_t *)out + i, __builtin_convertvector(off, v8u64) + low);
+    } else {
+        v4u32 h0 = LOAD(v4u32, (const uint32_t *)&off), h1 = LOAD(v4u32, (const uint32_t *)&off + 4);
+        STORE((uint64_t *)out + i, __builtin_convertvector(h0, v4u) + low);
+        STORE((uint64_t *)out + i + 4, __builtin_convertvector(h1, v4u) + low);
+    }
 }
 
 CTRNG_TARGET static inline void FN(fix_rejected)(const ctrng_stream *s, const ctrng_params *prm,
