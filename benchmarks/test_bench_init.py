@@ -5,7 +5,9 @@ on the CPU where PyTorch is installed), with pytest-benchmark:
 
 A (4096, 4096) float32 weight: kaiming_uniform_ should cost what
 ctrng.random costs for the same array, normal_ what ctrng.standard_normal
-costs (the affine map is fused into the fill).
+costs (the affine map is fused into the fill).  trunc_normal_ reads a
+float64 draw per value and inverts the normal CDF: it is set against the
+float64 uniform fill of as many values too.
 """
 
 import math
@@ -27,8 +29,11 @@ def weight():
     return w
 
 
+DRAWS_F64 = np.zeros(SHAPE)
+
 CASES = {
     "fill-random": lambda w: ctrng.random(KEY, out=w, dtype=np.float32),
+    "fill-random-float64": lambda w: ctrng.random(KEY, out=DRAWS_F64),
     "kaiming_uniform_": lambda w: init.kaiming_uniform_(w, KEY, a=math.sqrt(5)),
     "fill-standard_normal": lambda w: ctrng.standard_normal(KEY, out=w, dtype=np.float32),
     "normal_": lambda w: init.normal_(w, KEY, 0.0, 0.02),

@@ -30,7 +30,9 @@ enum {
     CTRNG_INTEGERS_64 = 6,  /* 8: low + [0, range], range < 2^32, Lemire       */
     CTRNG_INTEGERS_128 = 7, /* 16: low + [0, range], any 64-bit range, Lemire  */
     CTRNG_BERNOULLI = 8,    /* 8: 1 if w < threshold (or certain) else 0, uint8 */
-    CTRNG_NKINDS = 9
+    CTRNG_TRUNCNORM_F32 = 9,  /* 8: truncated normal by inversion of the     */
+    CTRNG_TRUNCNORM_F64 = 10, /*    uniform float64 u (ctrng_params)          */
+    CTRNG_NKINDS = 11
 };
 
 enum {
@@ -65,6 +67,10 @@ typedef struct {
     int affine;         /* uniform, normal: 1 to return loc + scale * x, computed
                            in the output's precision (x * scale, then + loc)    */
     double loc, scale;
+    /* truncated normals: z = ndtri(plo + u width), negated when flip is set,
+       clamped to [alpha, beta], then loc + scale z, in double precision     */
+    double plo, width, alpha, beta;
+    int flip;
 } ctrng_params;
 
 /* One block of the cipher, words in Random123 array order. */
@@ -77,6 +83,11 @@ int ctrng_block(int algorithm, int rounds, const uint64_t ctr[4],
  * path gives identical bytes.  Returns CTRNG_OK or a negative error code. */
 int ctrng_fill(const ctrng_stream *s, int kind, const ctrng_params *prm,
                uint64_t first_block, uint64_t skip, size_t n, void *out, int isa);
+
+/* The standard normal quantile of p[j] in [0, 1] (Wichura's AS 241, about
+ * 1e-16 relative; ndtri(0) = -inf, ndtri(1) = inf), every code path and
+ * ctrng.numba's scalar ndtri giving the same bits. */
+int ctrng_ndtri(const double *p, size_t n, double *out, int isa);
 
 /* Uniform permutation of n items, from the stream's 32-bit words
  * [w0, w0 + 2n), in three phases (csrc/permute.c defines the permutation):

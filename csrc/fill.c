@@ -16,7 +16,7 @@
 /* Groups generated per pass: 4 KiB of raw words stay in L1. */
 #define CHUNK_GROUPS 64
 
-static const int unit_bytes[CTRNG_NKINDS] = {4, 4, 8, 4, 8, 4, 8, 16, 8};
+static const int unit_bytes[CTRNG_NKINDS] = {4, 4, 8, 4, 8, 4, 8, 16, 8, 8, 8};
 
 static int valid_stream(const ctrng_stream *s)
 {
@@ -101,7 +101,8 @@ static size_t out_bytes(int kind, const ctrng_params *prm)
 {
     switch (kind) {
     case CTRNG_UNIFORM_F64:
-    case CTRNG_NORMAL_F64: return 8;
+    case CTRNG_NORMAL_F64:
+    case CTRNG_TRUNCNORM_F64: return 8;
     case CTRNG_INTEGERS_32:
     case CTRNG_INTEGERS_64:
     case CTRNG_INTEGERS_128: return (size_t)prm->out_bytes;
@@ -224,6 +225,21 @@ int ctrng_fill(const ctrng_stream *s, int kind, const ctrng_params *prm, uint64_
 #ifdef __SSE2__
     if (streaming) _mm_sfence(); /* order the streamed stores before returning */
 #endif
+    return CTRNG_OK;
+}
+
+int ctrng_ndtri(const double *p, size_t n, double *out, int isa)
+{
+    const ctrng_kernels *k = kernels_for(isa);
+    if (k == NULL) return CTRNG_EISA;
+    size_t body = n & ~(size_t)3;
+    k->ndtri(p, body, out);
+    if (body < n) { /* the last 1 to 3 values, through a padded vector */
+        double pin[4] = {0.5, 0.5, 0.5, 0.5}, pout[4];
+        memcpy(pin, p + body, (n - body) * sizeof(double));
+        k->ndtri(pin, 4, pout);
+        memcpy(out + body, pout, (n - body) * sizeof(double));
+    }
     return CTRNG_OK;
 }
 

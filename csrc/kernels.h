@@ -29,10 +29,14 @@ typedef void (*ctrng_transform_fn)(const ctrng_stream *s, const ctrng_params *pr
  * in their precision: x * scale, then + loc. */
 typedef void (*ctrng_affine_fn)(int kind, const ctrng_params *prm, void *out, size_t n);
 
+/* out[j] = the standard normal quantile of p[j], j < n (n a multiple of 4). */
+typedef void (*ctrng_ndtri_fn)(const double *p, size_t n, double *out);
+
 typedef struct {
     ctrng_blocks_fn blocks[4];
     ctrng_transform_fn transform[CTRNG_NKINDS];
     ctrng_affine_fn affine;
+    ctrng_ndtri_fn ndtri;
 } ctrng_kernels;
 
 extern const ctrng_kernels ctrng_kernels_portable;

@@ -26,6 +26,7 @@ typedef uint64_t v4u __attribute__((vector_size(32)));
 typedef int64_t v4i __attribute__((vector_size(32)));
 typedef double v4d __attribute__((vector_size(32)));
 typedef uint32_t v4u32 __attribute__((vector_size(16)));
+typedef float v4f __attribute__((vector_size(16)));
 
 #if defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 12)
 #define SHUF8(a, b, ...) __builtin_shufflevector(a, b, __VA_ARGS__)
@@ -100,11 +101,11 @@ CTRNG_TARGET static inline v8f FN(neg2log_f32)(v8f x, int e)
            (-2.0f * f + dk * (-2.0f * 6.9313812256e-01f));
 }
 
-/* -2 ln u for u in (0, 1] (fdlibm's log reduction). */
-CTRNG_TARGET static inline v4d FN(neg2log_f64)(v4d u)
+/* -2 ln(x 2^-e) for normal positive x (fdlibm's log reduction). */
+CTRNG_TARGET static inline v4d FN(neg2log_f64)(v4d x, v4i e)
 {
-    v4u ix = (v4u)u + ((0x3ff00000ull - 0x3fe6a09eull) << 32);
-    v4i k = (v4i)(ix >> 52) - 0x3ff;
+    v4u ix = (v4u)x + ((0x3ff00000ull - 0x3fe6a09eull) << 32);
+    v4i k = (v4i)(ix >> 52) - 0x3ff - e;
     v4d dk = (v4d)((v4u)k + 0x4338000000000000ull) - 0x1.8p52;
     v4d f = (v4d)((ix & 0x000fffffffffffffull) + (0x3fe6a09eull << 32)) - 1.0;
     v4d hfsq = 0.5 * f * f;
@@ -165,7 +166,7 @@ CTRNG_TARGET static void FN(normal_f64)(const ctrng_stream *s, const ctrng_param
         v4u A = LOAD(v4u, raw + 2 * i), B = LOAD(v4u, raw + 2 * i + 8);
         v4u wr = SHUF4(A, B, 0, 4, 2, 6), wa = SHUF4(A, B, 1, 5, 3, 7);
         /* u = 1 - (w >> 12) 2^-52 in (0, 1], exact */
-        v4d r = CTRNG_SQRT4D(FN(neg2log_f64)(2.0 - (v4d)((wr >> 12) | 0x3FF0000000000000ull)));
+        v4d r = CTRNG_SQRT4D(FN(neg2log_f64)(2.0 - (v4d)((wr >> 12) | 0x3FF0000000000000ull), (v4i){0}));
         /* quarter turns y = 4 t in [0, 4), t = (w >> 12) 2^-52; adding 1.5 2^52
          * rounds y to the nearest integer q, left in the low bits of m */
         v4d y = ((v4d)((wa >> 12) | 0x3FF0000000000000ull) - 1.0) * 4.0;
@@ -187,6 +188,129 @@ CTRNG_TARGET static void FN(normal_f64)(const ctrng_stream *s, const ctrng_param
         STORE(o + i, SHUF4(zc, zs, 0, 4, 2, 6));
         STORE(o + i + 4, SHUF4(zc, zs, 1, 5, 3, 7));
     }
+}
+
+/* ---- truncated normal: inversion through the normal quantile -------------
+ * ndtri is Wichura's AS 241 (PPND16): q = p - 1/2; for |q| <= 0.425 the
+ * central rational function of r = 0.180625 - q^2, else, with
+ * r = sqrt(-ln min(p, 1 - p)), the tail ones of r - 1.6 (r <= 5) or r - 5;
+ * ndtri(0) = -inf, ndtri(1) = inf.  Each lane gets the scalar result
+ * (ctrng.numba's ndtri): the vector evaluates every branch one of its lanes
+ * needs and each lane keeps its own.  ln is the fdlibm one above, so
+ * -ln x = (-2 ln x) / 2 exactly; subnormal x is scaled by 2^64 first. */
+static const double FN(as241)[6][8] = {
+    {3.387132872796366608, 133.14166789178437745, 1971.5909503065514427, 13731.693765509461125,
+     45921.953931549871457, 67265.770927008700853, 33430.575583588128105, 2509.0809287301226727},
+    {1.0, 42.313330701600911252, 687.1870074920579083, 5394.1960214247511077,
+     21213.794301586595867, 39307.89580009271061, 28729.085735721942674, 5226.495278852545925},
+    {1.42343711074968357734, 4.6303378461565452959, 5.7694972214606914055, 3.64784832476320460504,
+     1.27045825245236838258, .24178072517745061177, .0227238449892691845833, 7.7454501427834140764e-4},
+    {1.0, 2.05319162663775882187, 1.6763848301838038494, .68976733498510000455,
+     .14810397642748007459, .0151986665636164571966, 5.475938084995344946e-4, 1.05075007164441684324e-9},
+    {6.6579046435011037772, 5.4637849111641143699, 1.7848265399172913358, .29656057182850489123,
+     .026532189526576123093, .0012426609473880784386, 2.71155556874348757815e-5, 2.01033439929228813265e-7},
+    {1.0, .59983220655588793769, .13692988092273580531, .0148753612908506148525,
+     7.868691311456132591e-4, 1.8463183175100546818e-5, 1.4215117583164458887e-7, 2.04426310338993978564e-15},
+};
+
+/* Polynomial i of as241 at x, in Estrin's scheme (short dependency chains). */
+CTRNG_TARGET static inline v4d FN(as241_poly)(int i, v4d x)
+{
+    const double *c = FN(as241)[i];
+    v4d x2 = x * x, x4 = x2 * x2;
+    return ((c[0] + c[1] * x) + x2 * (c[2] + c[3] * x)) + x4 * ((c[4] + c[5] * x) + x2 * (c[6] + c[7] * x));
+}
+
+/* a where the lanes of mask m are set, else b */
+CTRNG_TARGET static inline v4d FN(select4)(v4i m, v4d a, v4d b)
+{
+    return (v4d)(((v4i)a & m) | ((v4i)b & ~m));
+}
+
+/* ndtri of the tail lanes (|p - 1/2| > 0.425) of p. */
+CTRNG_TARGET static inline v4d FN(ndtri_tail4)(v4d p)
+{
+    v4i lower = (v4i)(p < 0.5);
+    v4d pp = FN(select4)(lower, p, 1.0 - p);
+    v4i sub = (v4i)(pp < 0x1p-1022);
+    v4d x = FN(select4)(sub, pp * 0x1p64, pp);
+    v4d t = CTRNG_SQRT4D(0.5 * FN(neg2log_f64)(x, sub & 64));
+    v4i far = (v4i)(t > 5.0);
+    v4d v = FN(as241_poly)(2, t - 1.6) / FN(as241_poly)(3, t - 1.6);
+    if (CTRNG_ANY4((v4u)far)) v = FN(select4)(far, FN(as241_poly)(4, t - 5.0) / FN(as241_poly)(5, t - 5.0), v);
+    v = FN(select4)((v4i)(pp == 0.0), (v4d){0} + __builtin_inf(), v);
+    return FN(select4)(lower, -v, v);
+}
+
+/* z[j] = ndtri(p[j]) for j < n, n a multiple of 4 and at most NDTRI_CHUNK:
+ * the central formula on every vector, then the tail one on the tail lanes
+ * only, gathered four at a time (no branch on where the tails fall). */
+#define NDTRI_CHUNK 512
+CTRNG_TARGET static void FN(ndtri_chunk)(const double *p, size_t n, double *z)
+{
+    uint16_t tails[NDTRI_CHUNK + 4];
+    size_t count = 0;
+    for (size_t i = 0; i < n; i += 4) {
+        v4d pv = LOAD(v4d, p + i), q = pv - 0.5;
+        v4d r = 0.180625 - q * q;
+        STORE(z + i, q * FN(as241_poly)(0, r) / FN(as241_poly)(1, r));
+        v4i tail = (v4i)(q < -0.425) | (v4i)(q > 0.425);
+        for (int j = 0; j < 4; j++) {
+            tails[count] = (uint16_t)(i + j);
+            count += (size_t)(tail[j] & 1);
+        }
+    }
+    for (size_t k = 0; k < count; k += 4) {
+        size_t last = count - 1;
+        size_t a = tails[k], b = tails[k + 1 <= last ? k + 1 : last];
+        size_t c = tails[k + 2 <= last ? k + 2 : last], d = tails[k + 3 <= last ? k + 3 : last];
+        v4d v = FN(ndtri_tail4)((v4d){p[a], p[b], p[c], p[d]});
+        z[a] = v[0], z[b] = v[1], z[c] = v[2], z[d] = v[3];
+    }
+}
+
+CTRNG_TARGET static void FN(ndtri)(const double *p, size_t n, double *out)
+{
+    for (size_t i = 0; i < n; i += NDTRI_CHUNK)
+        FN(ndtri_chunk)(p + i, n - i < NDTRI_CHUNK ? n - i : NDTRI_CHUNK, out + i);
+}
+
+/* loc + scale clamp(+-ndtri(plo + u width), alpha, beta) for n values from
+ * the uniform float64 draws in raw, through the callback store(out, i, v). */
+#define TRUNCNORM(prm, raw, n, STORE_AT)                                                  \
+    do {                                                                                  \
+        _Alignas(32) double p_[NDTRI_CHUNK], z_[NDTRI_CHUNK];                             \
+        for (size_t c_ = 0; c_ < (n); c_ += NDTRI_CHUNK) {                                \
+            size_t m_ = (n) - c_ < NDTRI_CHUNK ? (n) - c_ : NDTRI_CHUNK;                  \
+            for (size_t i_ = 0; i_ < m_; i_ += 4)                                         \
+                STORE(p_ + i_, (prm)->plo + FN(u64_to_unit)(LOAD(v4u, (raw) + 2 * (c_ + i_))) * (prm)->width); \
+            FN(ndtri_chunk)(p_, m_, z_);                                                  \
+            for (size_t i_ = 0; i_ < m_; i_ += 4) {                                       \
+                v4d z = LOAD(v4d, z_ + i_);                                               \
+                if ((prm)->flip) z = -z;                                                  \
+                z = FN(select4)((v4i)(z < (prm)->alpha), (v4d){0} + (prm)->alpha, z);     \
+                z = FN(select4)((v4i)(z > (prm)->beta), (v4d){0} + (prm)->beta, z);       \
+                STORE_AT(c_ + i_, (prm)->loc + (prm)->scale * z);                         \
+            }                                                                             \
+        }                                                                                 \
+    } while (0)
+
+CTRNG_TARGET static void FN(truncnorm_f32)(const ctrng_stream *s, const ctrng_params *prm,
+                                           const uint32_t *raw, size_t n, uint64_t first, void *out)
+{
+    (void)s; (void)first;
+#define STORE_F32(i, v) STORE((float *)out + (i), __builtin_convertvector((v), v4f))
+    TRUNCNORM(prm, raw, n, STORE_F32);
+#undef STORE_F32
+}
+
+CTRNG_TARGET static void FN(truncnorm_f64)(const ctrng_stream *s, const ctrng_params *prm,
+                                           const uint32_t *raw, size_t n, uint64_t first, void *out)
+{
+    (void)s; (void)first;
+#define STORE_F64(i, v) STORE((double *)out + (i), (v))
+    TRUNCNORM(prm, raw, n, STORE_F64);
+#undef STORE_F64
 }
 
 /* ---- bounded integers ------------------------------------------------------ */
@@ -323,5 +447,6 @@ CTRNG_TARGET static void FN(affine)(int kind, const ctrng_params *prm, void *out
 
 #define CTRNG_TRANSFORMS                                                             \
     {FN(raw32), FN(uniform_f32), FN(uniform_f64), FN(normal_f32), FN(normal_f64),          \
-     FN(integers_32), FN(integers_64), FN(integers_128), FN(bernoulli)},                   \
-    FN(affine)
+     FN(integers_32), FN(integers_64), FN(integers_128), FN(bernoulli),                    \
+     FN(truncnorm_f32), FN(truncnorm_f64)},                                               \
+    FN(affine), FN(ndtri)

@@ -86,11 +86,72 @@ def test_trunc_normal_stays_in_its_bounds_and_has_its_moments():
     assert abs(z) < stats.norm.isf(ALPHA / 2)
 
 
+NDTRI_P = np.concatenate([np.logspace(-323, -1, 3000), np.linspace(0.0, 1.0, 3001),
+                          1 - np.logspace(-16, -1, 1000), [5e-324, 0.075, 0.925, 0.5 + 1e-17]])
+
+
 def test_ndtri_matches_scipy():
-    p = np.concatenate([np.logspace(-300, -1, 3000), np.linspace(0.01, 0.99, 3001),
-                        1 - np.logspace(-16, -1, 1000)])
-    want = special.ndtri(p)
-    assert np.max(np.abs(init.ndtri(p) - want) / np.maximum(1, np.abs(want))) < 4e-15
+    want = special.ndtri(NDTRI_P)
+    got = init.ndtri(NDTRI_P)
+    assert got[NDTRI_P == 0].tolist() == [-math.inf] and got[NDTRI_P == 1].tolist() == [math.inf]
+    finite = np.isfinite(want)
+    assert np.array_equal(np.isfinite(got), finite)
+    err = np.abs(got[finite] - want[finite]) / np.maximum(1, np.abs(want[finite]))
+    assert err.max() < 4e-15
+
+
+@pytest.mark.parametrize("isa", ctrng.available_isas())
+def test_ndtri_is_the_scalar_device_function_on_every_code_path(isa):
+    """The C core's vector ndtri (central lanes, then the gathered tail
+    lanes) against ctrng.numba's scalar one, bit for bit; odd lengths for
+    the padded last vector."""
+    import numba
+
+    from ctrng._ctrng import ffi, lib
+    from ctrng.numba._device import ndtri as scalar
+
+    want = numba.njit(lambda p: np.array([scalar(x) for x in p]))(NDTRI_P)
+    for n in (NDTRI_P.size, 1, 3, 517):
+        got = np.empty(n)
+        assert lib.ctrng_ndtri(ffi.from_buffer("double[]", NDTRI_P), n, ffi.from_buffer("double[]", got),
+                               ctrng._fill.ISAS[isa]) == 0
+        assert got.tobytes() == want[:n].tobytes(), n
+
+
+TRUNC_CASES = [(0.0, 0.02, -0.04, 0.04), (1.0, 0.5, 2.5, 4.0), (0.0, 1.0, -9.0, -6.0),
+               (0.0, 1.0, -math.inf, math.inf), (0.0, 1.0, 37.0, 38.0), (-3.0, 2.0, -81.0, -78.0)]
+
+
+@pytest.mark.parametrize("mean, std, a, b", TRUNC_CASES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_trunc_normal_is_the_scalar_device_function(mean, std, a, b, dtype):
+    """The C fill against ctrng.numba's truncated_normal applied to
+    ctrng.random's float64 draws, bit for bit (the mirrored upper tail, the
+    infinite bounds and the subnormal probabilities past 37.5 sd included)."""
+    import numba
+
+    from ctrng.numba._device import truncated_normal
+
+    @numba.njit
+    def reference(u, plo, width, flip, alpha, beta, out):
+        for j in range(u.size):
+            out[j] = truncated_normal(u[j], plo, width, flip, alpha, beta, mean, std)
+
+    prm = init.truncnorm_params(mean, std, a, b)
+    w = np.empty((301, 333), dtype)
+    init.trunc_normal_(w, KEY, mean, std, a, b)
+    want = np.empty(w.size, dtype)
+    reference(ctrng.random(KEY, w.size), prm.plo, prm.width, bool(prm.flip), prm.alpha, prm.beta, want)
+    assert w.ravel().tobytes() == want.tobytes()
+    assert w.min() >= a and w.max() <= b
+
+
+def test_trunc_normal_refuses_an_interval_whose_probability_underflows():
+    w = np.empty(10)
+    with pytest.raises(ValueError, match="too far in the tail"):
+        init.trunc_normal_(w, KEY, 0.0, 1.0, 40.0, 41.0)
+    with pytest.raises(ValueError, match="too far in the tail"):
+        init.trunc_normal_(w, KEY, 0.0, 1.0, -math.inf, -39.0)
 
 
 @pytest.mark.parametrize("shape", [(50, 30), (30, 50), (8, 4, 3, 3)])

@@ -17,6 +17,7 @@ import ctrng
 import reference as ref
 from ctrng import _fill
 from ctrng._ctrng import ffi
+from ctrng.init import truncnorm_params
 from ctrng.stateless import integer_params
 
 ALGS = ref.ALGORITHMS
@@ -198,6 +199,10 @@ def _params(kind_case):
         prm = ffi.new("ctrng_params *")
         prm.threshold = ref.bernoulli_threshold(args)
         return _fill.BERNOULLI, prm, np.uint8
+    if name == "tn":
+        *bounds, dt = args
+        kind = _fill.TRUNCNORM_F32 if dt == np.float32 else _fill.TRUNCNORM_F64
+        return kind, truncnorm_params(*bounds), dt
     raise AssertionError(name)
 
 
@@ -205,7 +210,10 @@ KIND_CASES = [("raw", None), ("f32", None), ("f64", None), ("n32", None), ("n64"
               ("int", (0, 6, np.int64)), ("int", (-7, 40000 - 7, np.int32)), ("int", (0, 1 << 16, np.uint32)),
               ("int", (0, 100_003, np.uint64)), ("int", (-(1 << 31), 1 << 31, np.int32)),
               ("int", (3, (1 << 40) + 3, np.int64)), ("int", (0, 1 << 64, np.uint64)),
-              ("bern", 0.25), ("bern", 0.0)]
+              ("bern", 0.25), ("bern", 0.0),
+              ("tn", (0.0, 0.02, -0.04, 0.04, np.float32)),   # central and tail lanes mixed
+              ("tn", (1.0, 0.5, 2.5, 4.0, np.float64)),       # mirrored (upper tail)
+              ("tn", (0.0, 1.0, -39.0, -37.5, np.float64))]   # subnormal probabilities
 
 
 def test_portable_is_always_available():

@@ -17,8 +17,10 @@ RAW32, UNIFORM_F32, UNIFORM_F64 = lib.CTRNG_RAW32, lib.CTRNG_UNIFORM_F32, lib.CT
 NORMAL_F32, NORMAL_F64 = lib.CTRNG_NORMAL_F32, lib.CTRNG_NORMAL_F64
 INTEGERS_32, INTEGERS_64, INTEGERS_128 = lib.CTRNG_INTEGERS_32, lib.CTRNG_INTEGERS_64, lib.CTRNG_INTEGERS_128
 BERNOULLI = lib.CTRNG_BERNOULLI
+TRUNCNORM_F32, TRUNCNORM_F64 = lib.CTRNG_TRUNCNORM_F32, lib.CTRNG_TRUNCNORM_F64
 UNIT_BYTES = {RAW32: 4, UNIFORM_F32: 4, UNIFORM_F64: 8, NORMAL_F32: 4, NORMAL_F64: 8,
-              INTEGERS_32: 4, INTEGERS_64: 8, INTEGERS_128: 16, BERNOULLI: 8}
+              INTEGERS_32: 4, INTEGERS_64: 8, INTEGERS_128: 16, BERNOULLI: 8,
+              TRUNCNORM_F32: 8, TRUNCNORM_F64: 8}
 
 INTEGER_KINDS = (INTEGERS_32, INTEGERS_64, INTEGERS_128)
 # Integer elements stay below 2**57: the blocks from 2**63 on hold their
@@ -115,14 +117,14 @@ def fill(key, kind, start, n, out, *, params=None, threads=None, isa="auto"):
     per_block = key.block_bytes // UNIT_BYTES[kind]
     buffer = ffi.from_buffer(out, require_writable=True)  # keeps `out` pinned
     if workers == 1:
-        _check(lib.ctrng_fill(stream, kind, prm, *divmod(start, per_block), n, buffer, code))
+        check(lib.ctrng_fill(stream, kind, prm, *divmod(start, per_block), n, buffer, code))
         return out
 
     base = ffi.cast("char *", buffer)
 
     def piece(lo, hi):
         block, skip = divmod(start + lo, per_block)
-        _check(lib.ctrng_fill(stream, kind, prm, block, skip, hi - lo, base + lo * out.itemsize, code))
+        check(lib.ctrng_fill(stream, kind, prm, block, skip, hi - lo, base + lo * out.itemsize, code))
 
     run_pieces(n, workers, piece)
     return out
@@ -140,6 +142,7 @@ def run_pieces(n, workers, piece):
         f.result()
 
 
-def _check(err):
+def check(err):
+    """Raise for an error code of the C core."""
     if err:
-        raise RuntimeError(f"ctrng_fill failed: {_ERRORS.get(err, err)}")
+        raise RuntimeError(f"ctrng C core failed: {_ERRORS.get(err, err)}")

@@ -50,13 +50,14 @@ static uint64_t current_seed;
         }                                                                                  \
     } while (0)
 
-static const int unit_bytes[CTRNG_NKINDS] = {4, 4, 8, 4, 8, 4, 8, 16, 8};
+static const int unit_bytes[CTRNG_NKINDS] = {4, 4, 8, 4, 8, 4, 8, 16, 8, 8, 8};
 
 static size_t out_size(int kind, const ctrng_params *prm)
 {
     switch (kind) {
     case CTRNG_UNIFORM_F64:
-    case CTRNG_NORMAL_F64: return 8;
+    case CTRNG_NORMAL_F64:
+    case CTRNG_TRUNCNORM_F64: return 8;
     case CTRNG_INTEGERS_32:
     case CTRNG_INTEGERS_64:
     case CTRNG_INTEGERS_128: return (size_t)prm->out_bytes;
@@ -112,6 +113,13 @@ static void fuzz_fill(void)
     prm.affine = (kind >= CTRNG_UNIFORM_F32 && kind <= CTRNG_NORMAL_F64) ? (int)below(2) : 0;
     prm.loc = (double)(int64_t)below(200) - 100.0;
     prm.scale = (double)below(1000) / 7.0;
+    /* truncated normals: [plo, plo + width] inside [0, 1], sometimes deep
+       in the tail (subnormal probabilities) */
+    prm.plo = below(4) == 0 ? 0.0 : (double)below(1u << 20) * 0x1p-21 * (below(4) == 0 ? 0x1p-1060 : 1.0);
+    prm.width = (1.0 - prm.plo) * (double)(1 + below(1u << 20)) * 0x1p-20 * (below(4) == 0 ? 0x1p-1000 : 1.0);
+    prm.flip = (int)below(2);
+    prm.alpha = -(double)below(50);
+    prm.beta = (double)below(50);
 
     uint64_t per_block = (s.algorithm == CTRNG_PHILOX4X64 || s.algorithm == CTRNG_THREEFRY4X64 ? 32 : 16) /
                          unit_bytes[kind];

@@ -283,7 +283,7 @@ PIO2_PER_2_22 = F32(float.fromhex("0x1.921fb6p-22"))
 
 @register_jitable
 def _neg2log_f64(u):
-    """-2 ln u, u in (0, 1] (fdlibm's reduction and polynomial)."""
+    """-2 ln u, u in (0, 1], subnormal u included (fdlibm's reduction and polynomial)."""
     m, e = math.frexp(u)
     if m < LOG_SPLIT_F64:
         m, e = m * 2.0, e - 1
@@ -391,9 +391,10 @@ def standard_normal_f32(words, i):
     return zs if i & ONE else zc
 
 
-# ---- the normal quantile -----------------------------------------------------
-# Wichura's AS 241 (PPND16), about 1e-16 relative: used by the exact
-# truncated normal (inversion) of ctrng.init.
+# ---- the normal quantile: csrc/transforms.h's ndtri, lane by lane -------------
+# Wichura's AS 241 (PPND16), about 1e-16 relative, with the fdlibm log above
+# (-ln x = (-2 ln x) / 2 exactly): used by the exact truncated normal
+# (inversion) of ctrng.init.
 _AS241 = (
     (3.387132872796366608, 133.14166789178437745, 1971.5909503065514427, 13731.693765509461125,
      45921.953931549871457, 67265.770927008700853, 33430.575583588128105, 2509.0809287301226727),
@@ -411,24 +412,31 @@ _AS241 = (
 
 
 @register_jitable
-def _horner8(c, x):
-    return ((((((c[7] * x + c[6]) * x + c[5]) * x + c[4]) * x + c[3]) * x + c[2]) * x + c[1]) * x + c[0]
+def _poly8(c, x):
+    """c[0] + c[1] x + ... + c[7] x^7 in Estrin's scheme, as the C core."""
+    x2 = x * x
+    x4 = x2 * x2
+    return ((c[0] + c[1] * x) + x2 * (c[2] + c[3] * x)) + x4 * ((c[4] + c[5] * x) + x2 * (c[6] + c[7] * x))
 
 
 @register_jitable
 def ndtri(p):
-    """The standard normal quantile of p in (0, 1)."""
+    """The standard normal quantile of p in [0, 1] (ndtri(0) = -inf)."""
     q = p - 0.5
     if abs(q) <= 0.425:
         r = 0.180625 - q * q
-        return q * _horner8(_AS241[0], r) / _horner8(_AS241[1], r)
-    r = math.sqrt(-math.log(p if q < 0 else 1.0 - p))
-    if r <= 5.0:
-        r -= 1.6
-        v = _horner8(_AS241[2], r) / _horner8(_AS241[3], r)
+        return q * _poly8(_AS241[0], r) / _poly8(_AS241[1], r)
+    pp = p if q < 0 else 1.0 - p
+    if pp == 0.0:
+        v = math.inf
     else:
-        r -= 5.0
-        v = _horner8(_AS241[4], r) / _horner8(_AS241[5], r)
+        r = math.sqrt(0.5 * _neg2log_f64(pp))
+        if r <= 5.0:
+            r -= 1.6
+            v = _poly8(_AS241[2], r) / _poly8(_AS241[3], r)
+        else:
+            r -= 5.0
+            v = _poly8(_AS241[4], r) / _poly8(_AS241[5], r)
     return -v if q < 0 else v
 
 
@@ -438,7 +446,12 @@ def truncated_normal(u, plo, width, flip, alpha, beta, mean, std):
     uniform u in [0, 1), by inversion from the lower tail (see
     ctrng.init.trunc_normal_); flip mirrors an interval in the upper tail."""
     z = ndtri(plo + u * width)
-    z = min(max(-z if flip else z, alpha), beta)  # rounding at the ends only
+    if flip:
+        z = -z
+    if z < alpha:  # rounding at the ends only
+        z = alpha
+    if z > beta:
+        z = beta
     return mean + std * z
 
 
