@@ -38,7 +38,8 @@ enum {
 enum {
     CTRNG_ISA_AUTO = 0,
     CTRNG_ISA_PORTABLE = 1,
-    CTRNG_ISA_AVX2 = 2
+    CTRNG_ISA_AVX2 = 2,
+    CTRNG_ISA_AVX512 = 3  /* AVX-512 F, VL, BW and DQ */
 };
 
 enum {

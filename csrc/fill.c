@@ -121,12 +121,26 @@ int ctrng_isa_available(int isa)
         __builtin_cpu_init();
         return __builtin_cpu_supports("avx2") ? 1 : 0;
 #endif
+#ifdef CTRNG_HAVE_AVX512
+    case CTRNG_ISA_AVX512:
+        __builtin_cpu_init();
+#ifdef CTRNG_AVX512_AS_AVX2 /* a test build: csrc/kernels_avx512.c compiled for AVX2 */
+        return __builtin_cpu_supports("avx2") ? 1 : 0;
+#else /* (libgcc also checks that the OS saves the AVX-512 registers) */
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+               __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq");
+#endif
+#endif
     default: return 0;
     }
 }
 
 static const ctrng_kernels *kernels_for(int isa)
 {
+#ifdef CTRNG_HAVE_AVX512
+    if ((isa == CTRNG_ISA_AUTO || isa == CTRNG_ISA_AVX512) && ctrng_isa_available(CTRNG_ISA_AVX512))
+        return &ctrng_kernels_avx512;
+#endif
 #ifdef CTRNG_HAVE_AVX2
     if ((isa == CTRNG_ISA_AUTO || isa == CTRNG_ISA_AVX2) && ctrng_isa_available(CTRNG_ISA_AVX2))
         return &ctrng_kernels_avx2;

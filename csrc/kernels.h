@@ -42,7 +42,12 @@ typedef struct {
 extern const ctrng_kernels ctrng_kernels_portable;
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define CTRNG_HAVE_AVX2 1
+#define CTRNG_HAVE_AVX512 1
 extern const ctrng_kernels ctrng_kernels_avx2;
+extern const ctrng_kernels ctrng_kernels_avx512;
+/* The AVX2 Threefry kernels, shared by the AVX-512 table. */
+void ctrng_threefry4x32_blocks_avx2(const ctrng_stream *s, uint64_t block, size_t nblocks, uint32_t *out);
+void ctrng_threefry4x64_blocks_avx2(const ctrng_stream *s, uint64_t block, size_t nblocks, uint32_t *out);
 #endif
 
 /* Scalar reference: one block of stream s at index p, as 4 or 8 words. */
@@ -52,6 +57,34 @@ void ctrng_stream_block(const ctrng_stream *s, uint64_t p, uint32_t out[8]);
  * round counts that have no SIMD kernel. */
 void ctrng_blocks_portable(const ctrng_stream *s, uint64_t block, size_t nblocks,
                            uint32_t *out);
+
+/* `rounds` Philox rounds (unrolled when `rounds` is a constant) on four sets
+ * of lanes in flight, a0..a3, b0..b3, c0..c3 and d0..d3, through the
+ * includer's PHILOX_ROUND(x0, x1, x2, x3, key0, key1), round keys K0[r], K1[r]. */
+#define CTRNG_PHILOX_FOUR_SETS(rounds, K0, K1)                     \
+    _Pragma("GCC unroll 64") for (int r_ = 0; r_ < (rounds); r_++) { \
+        PHILOX_ROUND(a0, a1, a2, a3, K0[r_], K1[r_]);              \
+        PHILOX_ROUND(b0, b1, b2, b3, K0[r_], K1[r_]);              \
+        PHILOX_ROUND(c0, c1, c2, c3, K0[r_], K1[r_]);              \
+        PHILOX_ROUND(d0, d1, d2, d3, K0[r_], K1[r_]);              \
+    }
+
+/* Define `name`, a Philox4x32 blocks function from a SIMD kernel
+ * kernel(s, block, nblocks, out, rounds) that makes whole passes of blocks
+ * and returns how many it made: the usual 10 rounds as a compile-time
+ * constant (so they unroll), other counts up to 64 through the same code,
+ * the remaining blocks and longer round counts with the portable blocks. */
+#define CTRNG_PHILOX4X32_BLOCKS(name, kernel)                                                 \
+    CTRNG_TARGET static void name(const ctrng_stream *s, uint64_t block, size_t nblocks,      \
+                                  uint32_t *out)                                              \
+    {                                                                                         \
+        size_t i = 0;                                                                         \
+        if (s->rounds == 10)                                                                  \
+            i = kernel(s, block, nblocks, out, 10);                                           \
+        else if (s->rounds <= 64)                                                             \
+            i = kernel(s, block, nblocks, out, s->rounds);                                    \
+        ctrng_blocks_portable(s, block + i, nblocks - i, out + 4 * i);                        \
+    }
 
 /* Integer retries: offset in [0, range] for element i whose first draw was
  * rejected, drawn from the reserved blocks 2^63 | i << 6 | r. */

@@ -13,11 +13,7 @@
 #define CTRNG_TARGET __attribute__((target("avx2")))
 #define CTRNG_SFX avx2
 
-#define CTRNG_SQRT8F(v) ((v8f)_mm256_sqrt_ps((__m256)(v)))
-#define CTRNG_SQRT4D(v) ((v4d)_mm256_sqrt_pd((__m256d)(v)))
-#define CTRNG_MUL32(a, b) ((v4u)_mm256_mul_epu32((__m256i)(a), (__m256i)(b)))
-#define CTRNG_ANY8(m) (!_mm256_testz_si256((__m256i)(m), (__m256i)(m)))
-#define CTRNG_ANY4(m) (!_mm256_testz_si256((__m256i)(m), (__m256i)(m)))
+#include "x86_ops.h"
 
 #include "transforms.h"
 
@@ -89,29 +85,14 @@ philox4x32_sixteens(const ctrng_stream *s, uint64_t block, size_t nblocks, uint3
         __m256i a1 = _mm256_srli_epi64(a0, 32), b1 = _mm256_srli_epi64(b0, 32);
         __m256i c1 = _mm256_srli_epi64(c0, 32), d1 = _mm256_srli_epi64(d0, 32);
         __m256i a2 = C2, a3 = C3, b2 = C2, b3 = C3, c2 = C2, c3 = C3, d2 = C2, d3 = C3;
-#pragma GCC unroll 64
-        for (int r = 0; r < rounds; r++) {
-            PHILOX_ROUND(a0, a1, a2, a3, K0[r], K1[r]);
-            PHILOX_ROUND(b0, b1, b2, b3, K0[r], K1[r]);
-            PHILOX_ROUND(c0, c1, c2, c3, K0[r], K1[r]);
-            PHILOX_ROUND(d0, d1, d2, d3, K0[r], K1[r]);
-        }
+        CTRNG_PHILOX_FOUR_SETS(rounds, K0, K1);
         store8x4(out + 4 * i, MERGE(a0, b0), MERGE(a1, b1), MERGE(a2, b2), MERGE(a3, b3));
         store8x4(out + 4 * i + 32, MERGE(c0, d0), MERGE(c1, d1), MERGE(c2, d2), MERGE(c3, d3));
     }
     return i;
 }
 
-CTRNG_TARGET static void philox4x32_blocks(const ctrng_stream *s, uint64_t block, size_t nblocks,
-                                           uint32_t *out)
-{
-    size_t i = 0;
-    if (s->rounds == 10)
-        i = philox4x32_sixteens(s, block, nblocks, out, 10);
-    else if (s->rounds <= 64)
-        i = philox4x32_sixteens(s, block, nblocks, out, s->rounds);
-    ctrng_blocks_portable(s, block + i, nblocks - i, out + 4 * i);
-}
+CTRNG_PHILOX4X32_BLOCKS(philox4x32_blocks, philox4x32_sixteens)
 
 #define ROTL32(x, r) _mm256_or_si256(_mm256_slli_epi32(x, r), _mm256_srli_epi32(x, 32 - (r)))
 #define ROTL64(x, r) _mm256_or_si256(_mm256_slli_epi64(x, r), _mm256_srli_epi64(x, 64 - (r)))
@@ -143,7 +124,7 @@ CTRNG_TARGET static void philox4x32_blocks(const ctrng_stream *s, uint64_t block
 #define SET1_32(v) _mm256_set1_epi32((int)(uint32_t)(v))
 #define SET1_64(v) _mm256_set1_epi64x((long long)(v))
 
-CTRNG_TARGET static void threefry4x32_blocks(const ctrng_stream *s, uint64_t block, size_t nblocks,
+CTRNG_TARGET void ctrng_threefry4x32_blocks_avx2(const ctrng_stream *s, uint64_t block, size_t nblocks,
                                              uint32_t *out)
 {
     size_t i = 0;
@@ -171,7 +152,7 @@ CTRNG_TARGET static void threefry4x32_blocks(const ctrng_stream *s, uint64_t blo
     ctrng_blocks_portable(s, block + i, nblocks - i, out + 4 * i);
 }
 
-CTRNG_TARGET static void threefry4x64_blocks(const ctrng_stream *s, uint64_t block, size_t nblocks,
+CTRNG_TARGET void ctrng_threefry4x64_blocks_avx2(const ctrng_stream *s, uint64_t block, size_t nblocks,
                                              uint32_t *out)
 {
     size_t i = 0;
@@ -206,7 +187,7 @@ CTRNG_TARGET static void threefry4x64_blocks(const ctrng_stream *s, uint64_t blo
 }
 
 const ctrng_kernels ctrng_kernels_avx2 = {
-    {philox4x32_blocks, ctrng_blocks_portable, threefry4x32_blocks, threefry4x64_blocks},
+    {philox4x32_blocks, ctrng_blocks_portable, ctrng_threefry4x32_blocks_avx2, ctrng_threefry4x64_blocks_avx2},
     CTRNG_TRANSFORMS,
 };
 #endif

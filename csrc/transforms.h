@@ -28,13 +28,15 @@ typedef double v4d __attribute__((vector_size(32)));
 typedef uint32_t v4u32 __attribute__((vector_size(16)));
 typedef float v4f __attribute__((vector_size(16)));
 
+/* Lanes of a and b (indices counting on into b); M is the signed integer
+ * vector type of a's shape, which GCC before 12 needs for the mask. */
 #if defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 12)
-#define SHUF8(a, b, ...) __builtin_shufflevector(a, b, __VA_ARGS__)
-#define SHUF4(a, b, ...) __builtin_shufflevector(a, b, __VA_ARGS__)
+#define SHUFFLE(M, a, b, ...) __builtin_shufflevector(a, b, __VA_ARGS__)
 #else
-#define SHUF8(a, b, ...) __builtin_shuffle(a, b, (v8i){__VA_ARGS__})
-#define SHUF4(a, b, ...) __builtin_shuffle(a, b, (v4i){__VA_ARGS__})
+#define SHUFFLE(M, a, b, ...) __builtin_shuffle(a, b, (M){__VA_ARGS__})
 #endif
+#define SHUF8(a, b, ...) SHUFFLE(v8i, a, b, __VA_ARGS__)
+#define SHUF4(a, b, ...) SHUFFLE(v4i, a, b, __VA_ARGS__)
 
 #define LOAD(T, p) ({ T v_; memcpy(&v_, (p), sizeof v_); v_; })
 #define STORE(p, v) do { __typeof__(v) v_ = (v); memcpy((p), &v_, sizeof v_); } while (0)

@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cpu import AVX512, cpu_flags
 
 ROOT = Path(__file__).resolve().parents[1]
 C_CORE_TESTS = ["test_ciphers.py", "test_key.py", "test_stateless.py", "test_distributions.py",
@@ -38,16 +39,26 @@ def _libasan():
     return path
 
 
-def test_fuzz_the_core(tmp_path):
+@pytest.mark.parametrize("avx512_as_avx2", [False, True], ids=["native", "avx512-kernels-on-avx2"])
+def test_fuzz_the_core(tmp_path, avx512_as_avx2):
+    """The fuzz driver on this CPU's code paths; and with the AVX-512 kernels
+    compiled for AVX2 (the same source, only the multiply differs), so that
+    machines without AVX-512 check their logic against the other paths."""
+    has_avx2, has_avx512 = "avx2" in cpu_flags(), AVX512 <= cpu_flags()
+    if avx512_as_avx2 and not has_avx2:
+        pytest.skip("this CPU has no AVX2 to run the AVX-512 kernels' test build on")
     build = _build_script()
     exe = tmp_path / "fuzz_core"
     sources = [str(build.CSRC / name) for name in build.SOURCES] + [str(ROOT / "tests" / "c" / "fuzz_core.c")]
-    subprocess.run(["gcc", *build.COMPILE_ARGS, *build.SANITIZE_ARGS, f"-I{build.CSRC}", *sources, "-lm",
-                    "-o", str(exe)], check=True)
+    defines = ["-DCTRNG_AVX512_AS_AVX2"] if avx512_as_avx2 else []
+    subprocess.run(["gcc", *build.COMPILE_ARGS, *build.SANITIZE_ARGS, *defines, f"-I{build.CSRC}", *sources,
+                    "-lm", "-o", str(exe)], check=True)
     seconds = os.environ.get("CTRNG_FUZZ_SECONDS", "15")
     seed = os.environ.get("CTRNG_FUZZ_SEED", "1")
     run = subprocess.run([str(exe), seconds, seed], capture_output=True, text=True, timeout=float(seconds) + 600)
     assert run.returncode == 0, run.stderr[-4000:]
+    paths = int(run.stdout.split("code paths:")[1].split()[0])
+    assert paths == 1 + has_avx2 + (has_avx512 or avx512_as_avx2)
     cases = int(run.stdout.split("cases:")[1])
     assert cases > 100
 

@@ -7,14 +7,13 @@ against the pure-Python references in test_ciphers.py / test_distributions.py.
 """
 
 import math
-import os
-import platform
 
 import numpy as np
 import pytest
 
 import ctrng
 import reference as ref
+from cpu import AVX512, cpu_flags
 from ctrng import _fill
 from ctrng._ctrng import ffi
 from ctrng.init import truncnorm_params
@@ -219,17 +218,15 @@ KIND_CASES = [("raw", None), ("f32", None), ("f64", None), ("n32", None), ("n64"
 def test_portable_is_always_available():
     isas = ctrng.available_isas()
     assert isas[0] == "portable"
-    assert set(isas) <= {"portable", "avx2"}
+    assert set(isas) <= {"portable", "avx2", "avx512"}
 
 
-def test_avx2_is_offered_where_the_cpu_has_it():
-    """A build that silently dropped its AVX2 path on an AVX2 machine would
-    make the code-path comparison below compare portable with itself."""
-    cpu_has_avx2 = False
-    if platform.machine() in ("x86_64", "AMD64") and os.path.exists("/proc/cpuinfo"):
-        with open("/proc/cpuinfo") as f:
-            cpu_has_avx2 = any(line.startswith("flags") and " avx2" in line for line in f)
-    assert ("avx2" in ctrng.available_isas()) == cpu_has_avx2
+def test_simd_paths_are_offered_where_the_cpu_has_them():
+    """A build that silently dropped a SIMD path on a CPU that has it would
+    make the code-path comparison below compare fewer paths than it should."""
+    flags = cpu_flags()
+    assert ("avx2" in ctrng.available_isas()) == ("avx2" in flags)
+    assert ("avx512" in ctrng.available_isas()) == (AVX512 <= flags)
 
 
 @pytest.mark.parametrize("isa", ctrng.available_isas())

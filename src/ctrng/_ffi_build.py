@@ -19,7 +19,7 @@ def header_declarations(path):
     return "\n".join(keep)
 
 
-SOURCES = ["fill.c", "permute.c", "iperm.c", "kernels_portable.c", "kernels_avx2.c"]
+SOURCES = ["fill.c", "permute.c", "iperm.c", "kernels_portable.c", "kernels_avx2.c", "kernels_avx512.c"]
 # No FMA contraction: every instruction set must round identically.
 COMPILE_ARGS = ["-O3", "-std=gnu11", "-ffp-contract=off", "-fno-math-errno", "-Wno-psabi"]
 # CTRNG_SANITIZE=1 at build time: AddressSanitizer and UndefinedBehaviorSanitizer

@@ -9,7 +9,8 @@
  * to buffers at every alignment).  It checks properties that need no
  * oracle besides the core itself:
  *   - nothing is written outside the output (guard bytes);
- *   - every code path gives the same bytes (portable against AVX2);
+ *   - every code path this CPU runs gives the same bytes (portable, AVX2,
+ *     AVX-512, or the AVX-512 kernels built for AVX2: CTRNG_AVX512_AS_AVX2);
  *   - a fill cut in two at a random element equals the fill in one piece;
  *   - permutations (any bucket bits, any cut into pieces, any item size)
  *     are bijections and do not depend on the cut;
@@ -87,6 +88,17 @@ static unsigned char *guarded_fill(const ctrng_stream *s, int kind, const ctrng_
     return out;
 }
 
+/* A code path this CPU runs, at random. */
+static const int isas[] = {CTRNG_ISA_PORTABLE, CTRNG_ISA_AVX2, CTRNG_ISA_AVX512};
+
+static int any_isa(void)
+{
+    for (;;) {
+        int isa = isas[below(3)];
+        if (ctrng_isa_available(isa)) return isa;
+    }
+}
+
 static void fuzz_fill(void)
 {
     ctrng_stream s;
@@ -135,9 +147,8 @@ static void fuzz_fill(void)
 
     unsigned char *one = guarded_fill(&s, kind, &prm, block, skip, n, shift, CTRNG_ISA_AUTO);
     size_t size = out_size(kind, &prm);
-    if (ctrng_isa_available(CTRNG_ISA_AVX2)) {
-        unsigned char *other = guarded_fill(&s, kind, &prm, block, skip, n, (size_t)below(9),
-                                            below(2) ? CTRNG_ISA_PORTABLE : CTRNG_ISA_AVX2);
+    {
+        unsigned char *other = guarded_fill(&s, kind, &prm, block, skip, n, (size_t)below(9), any_isa());
         CHECK(memcmp(one, other, n * size) == 0, "code paths differ");
         free(other);
     }
@@ -326,7 +337,9 @@ int main(int argc, char **argv)
         one_case(seed++);
         cases++;
     } while ((double)(clock() - t0) / CLOCKS_PER_SEC < seconds);
-    printf("cases: %llu\n", cases);
+    int paths = 0;
+    for (int i = 0; i < 3; i++) paths += ctrng_isa_available(isas[i]);
+    printf("code paths: %d\ncases: %llu\n", paths, cases);
     return 0;
 }
 #endif
