@@ -81,9 +81,14 @@ int ctrng_block(int algorithm, int rounds, const uint64_t ctr[4],
 /* Fill out[0:n] with elements first, first + 1, ... of a distribution, where
  * element index first = first_block * (elements per block) + skip.
  * isa selects a code path (CTRNG_ISA_AUTO: the best this CPU runs); every
- * path gives identical bytes.  Returns CTRNG_OK or a negative error code. */
+ * path gives identical bytes.  With CTRNG_FILL_STREAM in flags, a call
+ * writing 8 MiB or more stores past the caches (non-temporal stores): faster
+ * into memory written before, slower into freshly mapped pages, which the
+ * kernel has just zeroed through the cache.  Returns CTRNG_OK or a negative
+ * error code. */
+#define CTRNG_FILL_STREAM 1
 int ctrng_fill(const ctrng_stream *s, int kind, const ctrng_params *prm,
-               uint64_t first_block, uint64_t skip, size_t n, void *out, int isa);
+               uint64_t first_block, uint64_t skip, size_t n, void *out, int isa, int flags);
 
 /* The standard normal quantile of p[j] in [0, 1] (Wichura's AS 241, about
  * 1e-16 relative; ndtri(0) = -inf, ndtri(1) = inf), every code path and

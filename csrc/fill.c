@@ -166,10 +166,11 @@ static void make_groups(const ctrng_kernels *k, const ctrng_stream *s, int kind,
     if (prm && prm->affine) k->affine(kind, prm, dst, groups * per_group);
 }
 
-/* A call writing at least this many bytes sends them past the caches with
- * non-temporal stores: output that large would leave the cache anyway, and
- * these stores skip reading each line before overwriting it (15-25 % faster
- * for uniform and integer fills here; the values are the same). */
+/* With CTRNG_FILL_STREAM, a call writing at least this many bytes sends them
+ * past the caches with non-temporal stores: output that large would leave
+ * the cache anyway, and these stores skip reading each line before
+ * overwriting it (15-25 % faster for uniform and integer fills into reused
+ * memory here; the values are the same). */
 #define STREAM_BYTES ((size_t)8 << 20)
 
 /* memcpy, with non-temporal stores where x86-64 has them (SSE2). */
@@ -187,7 +188,7 @@ static void stream_copy(unsigned char *dst, const unsigned char *src, size_t byt
 }
 
 int ctrng_fill(const ctrng_stream *s, int kind, const ctrng_params *prm, uint64_t first_block,
-               uint64_t skip, size_t n, void *out, int isa)
+               uint64_t skip, size_t n, void *out, int isa, int flags)
 {
     int err = valid_stream(s);
     if (err) return err;
@@ -219,7 +220,7 @@ int ctrng_fill(const ctrng_stream *s, int kind, const ctrng_params *prm, uint64_
         n -= take;
         group++;
     }
-    int streaming = n * osize >= STREAM_BYTES;
+    int streaming = (flags & CTRNG_FILL_STREAM) && n * osize >= STREAM_BYTES;
     while (n >= per_group) {
         size_t groups = n / per_group < CHUNK_GROUPS ? n / per_group : CHUNK_GROUPS;
         if (streaming) {
@@ -262,7 +263,7 @@ int ctrng_ndtri(const double *p, size_t n, double *out, int isa)
 static void bitgen_refill(ctrng_bitgen_state *st)
 {
     ctrng_fill(&st->stream, CTRNG_RAW32, NULL, st->block, 0, CTRNG_BITGEN_WORDS, st->buf,
-               CTRNG_ISA_AUTO);
+               CTRNG_ISA_AUTO, 0);
 }
 
 static uint32_t bitgen_next_uint32(void *p)

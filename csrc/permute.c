@@ -34,7 +34,7 @@ int ctrng_perm_bits(uint64_t n)
 static void words_at(const ctrng_stream *s, uint64_t w, size_t count, uint32_t *out)
 {
     uint64_t per_block = ctrng_is64(s->algorithm) ? 8 : 4;
-    ctrng_fill(s, CTRNG_RAW32, NULL, w / per_block, w % per_block, count, out, CTRNG_ISA_AUTO);
+    ctrng_fill(s, CTRNG_RAW32, NULL, w / per_block, w % per_block, count, out, CTRNG_ISA_AUTO, 0);
 }
 
 void ctrng_perm_count(const ctrng_stream *s, uint64_t w0, uint64_t lo, uint64_t hi, int bits,

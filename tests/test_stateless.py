@@ -152,26 +152,33 @@ def test_results_do_not_depend_on_threads(case, algorithm):
         assert same(np.concatenate(chunks), one)
 
 
-# A C call writing 8 MiB or more (STREAM_BYTES in csrc/fill.c) stores with
-# non-temporal instructions; smaller calls store normally.
+# A C call writing 8 MiB or more (STREAM_BYTES in csrc/fill.c) into an out=
+# array stores with non-temporal instructions; smaller calls, and calls that
+# allocate their output, store normally.
 STREAM_BYTES = 8 << 20
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if not c.startswith("bern-") or c == "bern-0.3-bool"])
 def test_streamed_large_fills_equal_small_pieces(case):
-    """One call past the streaming size, into a misaligned array, equals the
-    same elements made in pieces below it."""
+    """One call past the streaming size into an out= array (aligned for its
+    dtype, not to 16 bytes: the streamed stores start after a head), equals
+    the same elements made in pieces below it, and by an allocating call."""
     call, key = CASES[case], KEYS["philox4x32"]
     size = call(key, 1).itemsize
     n = STREAM_BYTES // size + 4099
-    buf = bytearray(n * size + 3)
-    out = np.frombuffer(buf, dtype=call(key, 1).dtype, count=n, offset=3)
-    call(key, None, start=7, out=out, threads=1)
+    buf = bytearray(n * size + 64)
+    base = np.frombuffer(buf, np.uint8).ctypes.data
+    offset = next(k * size for k in range(1, 64) if (base + k * size) % 16)
+    out = np.frombuffer(buf, dtype=call(key, 1).dtype, count=n, offset=offset)
+    assert out.flags.aligned
     piece = STREAM_BYTES // 8 // size - 13
     cuts = list(range(0, n, piece)) + [n]
-    assert same(out, np.concatenate([call(key, b - a, start=7 + a, threads=1)
-                                     for a, b in zip(cuts, cuts[1:])]))
-    assert buf[:3] == bytearray(3)  # nothing written before the array
+    for start in (0, 7):  # from the array's first byte, and after a partial group
+        call(key, None, start=start, out=out, threads=1)
+        assert same(out, np.concatenate([call(key, b - a, start=start + a, threads=1)
+                                         for a, b in zip(cuts, cuts[1:])]))
+        assert same(out, call(key, n, start=start, threads=1))
+    assert buf[:offset] == bytearray(offset)  # nothing written before the array
 
 # ---------------------------------------------------------------------------
 # Code paths: every instruction set gives the same bytes

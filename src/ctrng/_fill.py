@@ -105,9 +105,11 @@ def stream_length(key, kind):
     return min(length, INTEGER_ELEMENTS) if kind in INTEGER_KINDS else length
 
 
-def fill(key, kind, start, n, out, *, params=None, threads=None, isa="auto"):
+def fill(key, kind, start, n, out, *, params=None, threads=None, isa="auto", stream=False):
     """Write elements [start, start + n) of distribution `kind` of `key`'s
-    stream into `out`, a writable, aligned, C-contiguous array of n elements."""
+    stream into `out`, a writable, aligned, C-contiguous array of n elements.
+    stream: large pieces may bypass the caches (CTRNG_FILL_STREAM), for an
+    `out` that was written before (not one just allocated)."""
     length = stream_length(key, kind)
     if start + n > length:
         raise ValueError(
@@ -120,19 +122,21 @@ def fill(key, kind, start, n, out, *, params=None, threads=None, isa="auto"):
         raise ValueError(f"instruction set {isa!r} is not available on this CPU")
     if n == 0:
         return out
-    stream = key.cstream()
+    cstream = key.cstream()
     prm = params if params is not None else ffi.NULL
     per_block = key.block_bytes // UNIT_BYTES[kind]
     buffer = ffi.from_buffer(out, require_writable=True)  # keeps `out` pinned
+    flags = lib.CTRNG_FILL_STREAM if stream else 0
     if workers == 1:
-        check(lib.ctrng_fill(stream, kind, prm, *divmod(start, per_block), n, buffer, code))
+        check(lib.ctrng_fill(cstream, kind, prm, *divmod(start, per_block), n, buffer, code, flags))
         return out
 
     base = ffi.cast("char *", buffer)
 
     def piece(lo, hi):
         block, skip = divmod(start + lo, per_block)
-        check(lib.ctrng_fill(stream, kind, prm, block, skip, hi - lo, base + lo * out.itemsize, code))
+        check(lib.ctrng_fill(cstream, kind, prm, block, skip, hi - lo, base + lo * out.itemsize, code,
+                             flags))
 
     run_pieces(n, workers, piece)
     return out

@@ -159,10 +159,12 @@ class Generator:
         if raw_words:
             length = _fill.stream_length(self._key, _fill.RAW32) // raw_words
             start = self._claim(n, 4 * raw_words, length) * raw_words
-            stateless.run_fill(self._key, kind, start, n * raw_words, flat.view(np.uint32), threads=self.threads)
+            stateless.run_fill(self._key, kind, start, n * raw_words, flat.view(np.uint32), threads=self.threads,
+                               stream=out is not None)
         else:
             start = self._claim(n, _fill.UNIT_BYTES[kind], _fill.stream_length(self._key, kind))
-            stateless.run_fill(self._key, kind, start, n, flat, params=params, threads=self.threads)
+            stateless.run_fill(self._key, kind, start, n, flat, params=params, threads=self.threads,
+                               stream=out is not None)
         if out is None and shape is None:
             return res[0]
         return res

@@ -70,10 +70,11 @@ def prepare_out(out, n, dtype):
     return out, out.reshape(-1), out.size
 
 
-def run_fill(key, kind, start, n, flat, *, params=None, threads=None):
-    """Fill `flat`, going through an aligned copy when `flat` is misaligned."""
+def run_fill(key, kind, start, n, flat, *, params=None, threads=None, stream=False):
+    """Fill `flat`, going through an aligned copy when `flat` is misaligned;
+    stream: `flat` is the caller's out= (see _fill.fill)."""
     if flat.flags.aligned:
-        return _fill.fill(key, kind, start, n, flat, params=params, threads=threads)
+        return _fill.fill(key, kind, start, n, flat, params=params, threads=threads, stream=stream)
     tmp = _fill.fill(key, kind, start, n, np.empty_like(flat), params=params, threads=threads)
     flat[...] = tmp
     return flat
@@ -98,7 +99,8 @@ def random_raw(key, n=None, start=0, dtype=np.uint32, *, out=None, threads=None)
     start = _start(start)
     res, flat, n = prepare_out(out, n, dt)
     words = dt.itemsize // 4
-    run_fill(key, _fill.RAW32, start * words, n * words, flat.view(np.uint32), threads=threads)
+    run_fill(key, _fill.RAW32, start * words, n * words, flat.view(np.uint32), threads=threads,
+             stream=out is not None)
     return res
 
 
@@ -121,7 +123,7 @@ def _float_fill(key, uniform, name, n, start, dtype, out, threads, affine=None):
         prm = ffi.new("ctrng_params *")
         prm.affine = 1
         prm.loc, prm.scale = affine
-    run_fill(key, kind, start, n, flat, params=prm, threads=threads)
+    run_fill(key, kind, start, n, flat, params=prm, threads=threads, stream=out is not None)
     return res
 
 
@@ -237,7 +239,7 @@ def integers(key, low, high, n=None, start=0, dtype=np.int64, *, out=None, threa
     kind, prm = integer_params(low, high, dt)
     start = _start(start)
     res, flat, n = prepare_out(out, n, dt)
-    run_fill(key, kind, start, n, flat, params=prm, threads=threads)
+    run_fill(key, kind, start, n, flat, params=prm, threads=threads, stream=out is not None)
     return res
 
 
@@ -268,5 +270,5 @@ def bernoulli(key, p, n=None, start=0, *, dtype=np.bool_, out=None, threads=None
     dt = check_dtype(dtype, (np.bool_, np.uint8), "bernoulli")
     prm = bernoulli_params(p)
     res, flat, n = prepare_out(out, n, dt)
-    run_fill(key, _fill.BERNOULLI, _start(start), n, flat, params=prm, threads=threads)
+    run_fill(key, _fill.BERNOULLI, _start(start), n, flat, params=prm, threads=threads, stream=out is not None)
     return res

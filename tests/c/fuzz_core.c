@@ -77,7 +77,7 @@ static unsigned char *guarded_fill(const ctrng_stream *s, int kind, const ctrng_
     unsigned char *buf = malloc(GUARD + shift * size + n * size + GUARD + 1);
     CHECK(buf != NULL, "out of memory");
     memset(buf, 0xA5, GUARD + shift * size + n * size + GUARD + 1);
-    int err = ctrng_fill(s, kind, prm, block, skip, n, buf + GUARD + shift * size, isa);
+    int err = ctrng_fill(s, kind, prm, block, skip, n, buf + GUARD + shift * size, isa, (int)below(2));
     CHECK(err == CTRNG_OK, "ctrng_fill failed");
     for (size_t i = 0; i < GUARD + shift * size; i++) CHECK(buf[i] == 0xA5, "write before the output");
     for (size_t i = 0; i < GUARD; i++) CHECK(buf[GUARD + (shift + n) * size + i] == 0xA5, "write after the output");
