@@ -146,6 +146,25 @@ def test_trunc_normal_is_the_scalar_device_function(mean, std, a, b, dtype):
     assert w.min() >= a and w.max() <= b
 
 
+# Computed from the implementation on 2026-11-27 (float.hex()): a change is a
+# new stream version, not a bug fix.
+TRUNC_GOLDEN = {
+    (0.0, 0.02, -0.04, 0.04): ["-0x1.784ac99b45b1ap-6", "-0x1.989e223ea71c9p-7", "-0x1.8a8e55a77b198p-9",
+                               "0x1.085749f061001p-7", "0x1.2d289d5cfb68ap-6", "-0x1.67ef025e3d7e1p-8"],
+    (1.0, 0.5, 2.5, 4.0): ["0x1.67eb472a890dep+1", "0x1.59337ac34dd15p+1", "0x1.4f9588a63839ap+1",
+                           "0x1.47d7a413cf8b4p+1", "0x1.4375878832514p+1", "0x1.51d1b6a872e38p+1"],
+    (0.0, 1.0, -9.0, -6.0): ["-0x1.968ad2a02a6cbp+2", "-0x1.8df2208544973p+2", "-0x1.888164e11e135p+2",
+                             "-0x1.843b3113d2eb4p+2", "-0x1.81da9a24744a6p+2", "-0x1.89c1ce50b0d0bp+2"],
+}
+
+
+@pytest.mark.parametrize("args", list(TRUNC_GOLDEN))
+def test_trunc_normal_golden_values(args):
+    w = np.empty(6)
+    init.trunc_normal_(w, KEY, *args)
+    assert [float(v).hex() for v in w] == TRUNC_GOLDEN[args]
+
+
 def test_trunc_normal_refuses_an_interval_whose_probability_underflows():
     w = np.empty(10)
     with pytest.raises(ValueError, match="too far in the tail"):
