@@ -56,7 +56,7 @@ from ._blocks import block_spans, fill_runs
 from ._ctrng import ffi, lib
 from ._fill import resolve_threads, run_pieces
 from .key import DEFAULT_ALGORITHM, Key
-from .stateless import check_key, normal, random, uniform
+from .stateless import check_key, normal, uniform
 
 __all__ = ["INIT_RANK", "parameter_key", "parameter_keys", "calculate_gain", "uniform_", "normal_",
            "trunc_normal_", "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_",
