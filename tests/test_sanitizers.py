@@ -4,7 +4,8 @@
   random cases (cipher, key, start, count, distribution, output offset;
   permutations; index permutations) for CTRNG_FUZZ_SECONDS (default 15)
   from seed CTRNG_FUZZ_SEED (default 1), checking guard bytes, code-path
-  agreement, split fills and bijections; the same driver also runs as a
+  agreement, split fills and bijections, once as built and once with the
+  AVX-512 kernels compiled for AVX2; the same driver also runs as a
   coverage-guided libFuzzer target where clang is installed (CI installs it).
 * The extension itself, built with CTRNG_SANITIZE's flags, runs the test
   files that exercise the C core in a child process with libasan preloaded.
