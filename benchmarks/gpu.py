@@ -4,8 +4,10 @@
     python benchmarks/gpu.py                      # 2**28 and 2**30 elements
     python benchmarks/gpu.py --log2 20 22         # other sizes
 
-For every size it first checks bits against the CPU (the first and last
-2**16 elements of each fill), then times, on the same GPU:
+It first checks bits against the CPU (the first and last 2**16 elements of
+each fill; a PyTorch CUDA tensor filled through ctrng.torch; ctrng.init's
+kaiming_uniform_ and trunc_normal_ on a CUDA array, in ulps), then times,
+for every size, on the same GPU:
 * a plain fill of the output (the card's memory-write bandwidth here),
 * ctrng uniform float32, normal float32 and raw uint32 fills,
 * cupy.random (cuRAND XORWOW through CuPy's default generator) and torch.
@@ -25,6 +27,7 @@ from numba import cuda
 
 import ctrng
 import ctrng.cuda as cc
+import ctrng.init
 
 CHECK = 1 << 16
 
@@ -61,10 +64,38 @@ def check_bits(key, n):
             want = cpu(s, got.size)
             if name == "normal f32":
                 # the GPU compiler may fuse multiply-adds: report the distance
-                ulps = np.abs(got.view(np.int32).astype(np.int64) - want.view(np.int32).astype(np.int64))
-                print(f"  {name}: {np.mean(ulps == 0):.4%} identical to the CPU, max {ulps.max()} ulp")
+                d = ulps(got, want)
+                print(f"  {name}: {np.mean(d == 0):.4%} identical to the CPU, max {d.max()} ulp")
             elif not np.array_equal(got, want):
                 bad.append(f"{name} at {s}")
+    return bad
+
+
+def ulps(got, want):
+    """Distance in units in the last place between two float32 arrays."""
+    return np.abs(got.view(np.int32).astype(np.int64) - want.view(np.int32).astype(np.int64))
+
+
+def check_tensors_and_init(key, torch):
+    """PyTorch CUDA tensors filled by ctrng.torch, and ctrng.init on a CUDA
+    array, against the CPU; returns failures (bits that must be identical)."""
+    bad = []
+    if torch is not None:
+        import ctrng.torch
+
+        t = torch.empty(CHECK, dtype=torch.float32, device="cuda")
+        ctrng.torch.random_(t, key, start=5)
+        same = np.array_equal(t.cpu().numpy(), ctrng.random(key, CHECK, 5, np.float32))
+        print(f"  torch CUDA tensor, ctrng.torch.random_: {'identical to' if same else 'DIFFERS from'} the CPU")
+        bad += [] if same else ["ctrng.torch.random_ on a CUDA tensor"]
+    for name, fn in [("kaiming_uniform_", lambda w: ctrng.init.kaiming_uniform_(w, key, a=5 ** 0.5)),
+                     ("trunc_normal_", lambda w: ctrng.init.trunc_normal_(w, key, std=0.02, a=-0.04, b=0.04))]:
+        host = np.empty((256, 256), np.float32)
+        fn(host)
+        dev = cuda.device_array((256, 256), np.float32)
+        fn(dev)
+        d = ulps(dev.copy_to_host(), host)
+        print(f"  init.{name} on the GPU: {np.mean(d == 0):.4%} identical to the CPU, max {d.max()} ulp")
     return bad
 
 
@@ -90,7 +121,7 @@ def main(argv=None):
     print(f"GPU: {name.decode() if isinstance(name, bytes) else name}; cupy {cupy.__version__ if cupy else '-'}; "
           f"torch {torch.__version__ if torch else '-'}")
     key = ctrng.Key(20241127)
-    failures = check_bits(key, 1 << min(args.log2))
+    failures = check_bits(key, 1 << min(args.log2)) + check_tensors_and_init(key, torch)
     print("bits against the CPU:", "identical" if not failures else f"DIFFER: {failures}")
     for lg in args.log2:
         n = 1 << lg
