@@ -81,10 +81,10 @@ def check_tensors_and_init(key, torch):
     array, against the CPU; returns failures (bits that must be identical)."""
     bad = []
     if torch is not None:
-        import ctrng.torch
+        from ctrng import torch as ctrng_torch
 
         t = torch.empty(CHECK, dtype=torch.float32, device="cuda")
-        ctrng.torch.random_(t, key, start=5)
+        ctrng_torch.random_(t, key, start=5)
         same = np.array_equal(t.cpu().numpy(), ctrng.random(key, CHECK, 5, np.float32))
         print(f"  torch CUDA tensor, ctrng.torch.random_: {'identical to' if same else 'DIFFERS from'} the CPU")
         bad += [] if same else ["ctrng.torch.random_ on a CUDA tensor"]
