@@ -125,7 +125,7 @@ CTRNG_PHILOX4X32_BLOCKS(philox4x32_blocks, philox4x32_sixteens)
 #define SET1_64(v) _mm256_set1_epi64x((long long)(v))
 
 CTRNG_TARGET void ctrng_threefry4x32_blocks_avx2(const ctrng_stream *s, uint64_t block, size_t nblocks,
-                                             uint32_t *out)
+                                                uint32_t *out)
 {
     size_t i = 0;
     if (s->rounds % 4 == 0) {
@@ -153,7 +153,7 @@ CTRNG_TARGET void ctrng_threefry4x32_blocks_avx2(const ctrng_stream *s, uint64_t
 }
 
 CTRNG_TARGET void ctrng_threefry4x64_blocks_avx2(const ctrng_stream *s, uint64_t block, size_t nblocks,
-                                             uint32_t *out)
+                                                uint32_t *out)
 {
     size_t i = 0;
     if (s->rounds % 4 == 0) {

@@ -3,10 +3,11 @@
  * AVX2 kernels and Philox4x64 the portable one.  Bit-identical to the scalar
  * block functions.
  *
- * The kernel is written in GCC's generic vectors, not intrinsics, so the
- * same source also builds for AVX2 (CTRNG_AVX512_AS_AVX2, only the multiply
- * differs): tests/test_sanitizers.py checks that build against the scalar
- * blocks on machines without AVX-512. */
+ * The kernel is written in GCC's generic vectors, one intrinsic (the
+ * multiply) aside, so the same source also builds for AVX2
+ * (CTRNG_AVX512_AS_AVX2, where only the multiply differs):
+ * tests/test_sanitizers.py checks that build against the scalar blocks on
+ * machines without AVX-512. */
 #include "kernels.h"
 
 #ifdef CTRNG_HAVE_AVX512

@@ -196,9 +196,8 @@ CTRNG_TARGET static void FN(normal_f64)(const ctrng_stream *s, const ctrng_param
  * ndtri is Wichura's AS 241 (PPND16): q = p - 1/2; for |q| <= 0.425 the
  * central rational function of r = 0.180625 - q^2, else, with
  * r = sqrt(-ln min(p, 1 - p)), the tail ones of r - 1.6 (r <= 5) or r - 5;
- * ndtri(0) = -inf, ndtri(1) = inf.  Each lane gets the scalar result
- * (ctrng.numba's ndtri): the vector evaluates every branch one of its lanes
- * needs and each lane keeps its own.  ln is the fdlibm one above, so
+ * ndtri(0) = -inf, ndtri(1) = inf.  Each value gets the scalar result
+ * (ctrng.numba's ndtri), lane by lane.  ln is the fdlibm one above, so
  * -ln x = (-2 ln x) / 2 exactly; subnormal x is scaled by 2^64 first. */
 static const double FN(as241)[6][8] = {
     {3.387132872796366608, 133.14166789178437745, 1971.5909503065514427, 13731.693765509461125,
@@ -262,12 +261,11 @@ CTRNG_TARGET static void FN(ndtri_chunk)(const double *p, size_t n, double *z)
             count += (size_t)(tail[j] & 1);
         }
     }
+    for (size_t k = count; k % 4; k++) tails[k] = tails[count - 1]; /* pad: recomputes one */
     for (size_t k = 0; k < count; k += 4) {
-        size_t last = count - 1;
-        size_t a = tails[k], b = tails[k + 1 <= last ? k + 1 : last];
-        size_t c = tails[k + 2 <= last ? k + 2 : last], d = tails[k + 3 <= last ? k + 3 : last];
-        v4d v = FN(ndtri_tail4)((v4d){p[a], p[b], p[c], p[d]});
-        z[a] = v[0], z[b] = v[1], z[c] = v[2], z[d] = v[3];
+        const uint16_t *t = tails + k;
+        v4d v = FN(ndtri_tail4)((v4d){p[t[0]], p[t[1]], p[t[2]], p[t[3]]});
+        for (int j = 0; j < 4; j++) z[t[j]] = v[j];
     }
 }
 
@@ -277,42 +275,43 @@ CTRNG_TARGET static void FN(ndtri)(const double *p, size_t n, double *out)
         FN(ndtri_chunk)(p + i, n - i < NDTRI_CHUNK ? n - i : NDTRI_CHUNK, out + i);
 }
 
-/* loc + scale clamp(+-ndtri(plo + u width), alpha, beta) for n values from
- * the uniform float64 draws in raw, through the callback store(out, i, v). */
-#define TRUNCNORM(prm, raw, n, STORE_AT)                                                  \
-    do {                                                                                  \
-        _Alignas(32) double p_[NDTRI_CHUNK], z_[NDTRI_CHUNK];                             \
-        for (size_t c_ = 0; c_ < (n); c_ += NDTRI_CHUNK) {                                \
-            size_t m_ = (n) - c_ < NDTRI_CHUNK ? (n) - c_ : NDTRI_CHUNK;                  \
-            for (size_t i_ = 0; i_ < m_; i_ += 4)                                         \
-                STORE(p_ + i_, (prm)->plo + FN(u64_to_unit)(LOAD(v4u, (raw) + 2 * (c_ + i_))) * (prm)->width); \
-            FN(ndtri_chunk)(p_, m_, z_);                                                  \
-            for (size_t i_ = 0; i_ < m_; i_ += 4) {                                       \
-                v4d z = LOAD(v4d, z_ + i_);                                               \
-                if ((prm)->flip) z = -z;                                                  \
-                z = FN(select4)((v4i)(z < (prm)->alpha), (v4d){0} + (prm)->alpha, z);     \
-                z = FN(select4)((v4i)(z > (prm)->beta), (v4d){0} + (prm)->beta, z);       \
-                STORE_AT(c_ + i_, (prm)->loc + (prm)->scale * z);                         \
-            }                                                                             \
-        }                                                                                 \
-    } while (0)
+/* loc + scale clamp(+-ndtri(plo + u width), alpha, beta) for the n uniform
+ * float64 draws in raw, stored as float32 (f32 set) or float64. */
+CTRNG_TARGET static inline void FN(truncnorm)(const ctrng_params *prm, const uint32_t *raw, size_t n,
+                                              void *out, int f32)
+{
+    _Alignas(32) double p[NDTRI_CHUNK], z[NDTRI_CHUNK];
+    for (size_t c = 0; c < n; c += NDTRI_CHUNK) {
+        size_t m = n - c < NDTRI_CHUNK ? n - c : NDTRI_CHUNK;
+        for (size_t i = 0; i < m; i += 4)
+            STORE(p + i, prm->plo + FN(u64_to_unit)(LOAD(v4u, raw + 2 * (c + i))) * prm->width);
+        FN(ndtri_chunk)(p, m, z);
+        for (size_t i = 0; i < m; i += 4) {
+            v4d v = LOAD(v4d, z + i);
+            if (prm->flip) v = -v;
+            v = FN(select4)((v4i)(v < prm->alpha), (v4d){0} + prm->alpha, v);
+            v = FN(select4)((v4i)(v > prm->beta), (v4d){0} + prm->beta, v);
+            v = prm->loc + prm->scale * v;
+            if (f32)
+                STORE((float *)out + c + i, __builtin_convertvector(v, v4f));
+            else
+                STORE((double *)out + c + i, v);
+        }
+    }
+}
 
 CTRNG_TARGET static void FN(truncnorm_f32)(const ctrng_stream *s, const ctrng_params *prm,
                                            const uint32_t *raw, size_t n, uint64_t first, void *out)
 {
     (void)s; (void)first;
-#define STORE_F32(i, v) STORE((float *)out + (i), __builtin_convertvector((v), v4f))
-    TRUNCNORM(prm, raw, n, STORE_F32);
-#undef STORE_F32
+    FN(truncnorm)(prm, raw, n, out, 1);
 }
 
 CTRNG_TARGET static void FN(truncnorm_f64)(const ctrng_stream *s, const ctrng_params *prm,
                                            const uint32_t *raw, size_t n, uint64_t first, void *out)
 {
     (void)s; (void)first;
-#define STORE_F64(i, v) STORE((double *)out + (i), (v))
-    TRUNCNORM(prm, raw, n, STORE_F64);
-#undef STORE_F64
+    FN(truncnorm)(prm, raw, n, out, 0);
 }
 
 /* ---- bounded integers ------------------------------------------------------ */
