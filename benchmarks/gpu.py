@@ -52,8 +52,12 @@ def check_bits(key, n):
     bad = []
     cases = [("uniform f32", lambda o: cc.random(key, out=o), np.float32,
               lambda s, m: ctrng.random(key, m, s, np.float32)),
+             ("uniform(-2, 3) f32", lambda o: cc.uniform(key, -2.0, 3.0, out=o), np.float32,
+              lambda s, m: ctrng.uniform(key, -2.0, 3.0, m, s, np.float32)),
              ("raw u32", lambda o: cc.random_raw(key, out=o), np.uint32,
               lambda s, m: ctrng.random_raw(key, m, s)),
+             ("raw u64", lambda o: cc.random_raw(key, dtype=np.uint64, out=o), np.uint64,
+              lambda s, m: ctrng.random_raw(key, m, s, np.uint64)),
              ("normal f32", lambda o: cc.standard_normal(key, out=o), np.float32,
               lambda s, m: ctrng.standard_normal(key, m, s, np.float32))]
     for name, fill, dtype, cpu in cases:

@@ -20,6 +20,8 @@ thread per element.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from numba import cuda
 from numba.extending import register_jitable
@@ -28,14 +30,15 @@ from . import _fill, stateless
 from .key import check_int
 from .index_permutation import IndexPermutation
 from .numba import index_permutation_params, stream_words
-from .numba._device import (M32, ONE, S32, U64, _is64, _pick, bernoulli as bernoulli_draw, bounded_offset,
-                            box_muller_f32, box_muller_f64, index_permutation as iperm_at, stream_block,
+from .numba._device import (M32, ONE, S32, U64, _pick, bernoulli as bernoulli_draw, block_of, fmul, bounded_offset,
+                            box_muller_f32, box_muller_f64, iperm_walk,
                             truncated_normal, uniform_f64, unit_f32, unit_f64)
 
 __all__ = ["random_raw", "random", "uniform", "standard_normal", "normal", "integers", "bernoulli",
            "index_permutation", "permute", "as_device_array"]
 
 THREADS_PER_BLOCK = 256
+STREAM_WORDS = 9  # the length of ctrng.numba.stream_words(key)
 # Enough thread blocks to fill a large GPU; each thread then loops.
 MAX_GRID = 65536
 
@@ -62,48 +65,67 @@ def _identity(x):
     return x
 
 
-def _block_kernel(bits, pairs, convert):
-    """A kernel writing elements [first_block * per + skip, ... + n) of a
-    distribution made from `bits`-bit words, one word per element (`convert`)
-    or two words per pair of elements (`convert` returns the pair); with
-    `affine`, x * scale + loc (loc and scale typed as the output)."""
+@register_jitable
+def _keep(x, loc, scale):
+    return x
+
+
+@register_jitable
+def _affine(x, loc, scale):
+    return fmul(x, scale) + loc
+
+
+# By distribution code: (bits per word, two words per pair of elements, the
+# conversion); raw uint64 words have no code of their own.
+_DISTRIBUTIONS = {
+    _fill.RAW32: (32, False, _identity),
+    "raw64": (64, False, _identity),
+    _fill.UNIFORM_F32: (32, False, unit_f32),
+    _fill.UNIFORM_F64: (64, False, unit_f64),
+    _fill.NORMAL_F32: (32, True, box_muller_f32),
+    _fill.NORMAL_F64: (64, True, box_muller_f64),
+}
+
+
+@functools.lru_cache(maxsize=None)
+def _block_kernel(dist, alg, rounds, affine):
+    """The kernel writing elements [first_block * per + skip, ... + n) of
+    distribution `dist`, compiled for one cipher and round count (the
+    algorithm dispatch and the round loop then vanish: about 4x faster than
+    reading them from `words` at run time); with `affine`, x * scale + loc
+    in the output's precision."""
+    bits, pairs, convert = _DISTRIBUTIONS[dist]
     word = _word32 if bits == 32 else _word64
+    is64 = alg in (1, 3)
+    per = (256 if is64 else 128) // bits  # words per cipher block
+    post = _affine if affine else _keep
+    alg = U64(alg)
 
     @cuda.jit
-    def kernel(words, first_block, skip, n, affine, loc, scale, out):
-        is64 = _is64(words)
-        per = (256 if is64 else 128) // bits  # words per cipher block
+    def kernel(words, first_block, skip, n, loc, scale, out):
+        # The stream in local (register) memory: read from `words` in the
+        # loop, it would be read again after every store, as `out` may alias it.
+        stream = cuda.local.array(STREAM_WORDS, np.uint64)
+        for k in range(STREAM_WORDS):
+            stream[k] = words[k]
         nblocks = (skip + n + per - 1) // per
         for bi in range(cuda.grid(1), nblocks, cuda.gridsize(1)):
-            b = stream_block(words, first_block + U64(bi))
+            b = block_of(alg, rounds, stream, first_block + U64(bi))
             base = bi * per - skip
+            inside = 0 <= base and base + per <= n  # all but the first and last block
             if pairs:
                 for w in range(0, per, 2):
                     z0, z1 = convert(word(b, w, is64), word(b, w + 1, is64))
-                    if affine:
-                        z0, z1 = z0 * scale + loc, z1 * scale + loc
-                    if 0 <= base + w < n:
-                        out[base + w] = z0
-                    if 0 <= base + w + 1 < n:
-                        out[base + w + 1] = z1
+                    if inside or 0 <= base + w < n:
+                        out[base + w] = post(z0, loc, scale)
+                    if inside or 0 <= base + w + 1 < n:
+                        out[base + w + 1] = post(z1, loc, scale)
             else:
                 for w in range(per):
-                    if 0 <= base + w < n:
-                        x = convert(word(b, w, is64))
-                        out[base + w] = x * scale + loc if affine else x
+                    if inside or 0 <= base + w < n:
+                        out[base + w] = post(convert(word(b, w, is64)), loc, scale)
 
     return kernel
-
-
-# By distribution code; raw uint64 words have no code of their own.
-_KERNELS = {
-    _fill.RAW32: _block_kernel(32, False, _identity),
-    "raw64": _block_kernel(64, False, _identity),
-    _fill.UNIFORM_F32: _block_kernel(32, False, unit_f32),
-    _fill.UNIFORM_F64: _block_kernel(64, False, unit_f64),
-    _fill.NORMAL_F32: _block_kernel(32, True, box_muller_f32),
-    _fill.NORMAL_F64: _block_kernel(64, True, box_muller_f64),
-}
 
 
 @cuda.jit
@@ -191,8 +213,9 @@ def _fill_blocks(kind, key, n, start, dt, out, affine=None):
         nblocks = (skip + flat.size + per - 1) // per
         loc, scale = affine or (0, 1)
         cast = dt.type if dt.kind == "f" else np.float64
-        _launch(_KERNELS["raw64" if raw64 else kind], nblocks, cuda.to_device(stream_words(key)), U64(first_block), skip,
-                flat.size, affine is not None, cast(loc), cast(scale), flat)
+        words = stream_words(key)
+        kernel = _block_kernel("raw64" if raw64 else kind, int(words[0]), int(words[1]), affine is not None)
+        _launch(kernel, nblocks, cuda.to_device(words), U64(first_block), skip, flat.size, cast(loc), cast(scale), flat)
     return out if out is not None else flat
 
 
@@ -258,19 +281,37 @@ def bernoulli(key, p, n=None, start=0, dtype=np.uint8, out=None):
 
 
 # -- index permutations ---------------------------------------------------------
-@cuda.jit
-def _iperm_kernel(params, start, out):
-    for j in range(cuda.grid(1), out.size, cuda.gridsize(1)):
-        out[j] = np.int64(iperm_at(params, start + U64(j)))
+@functools.lru_cache(maxsize=None)
+def _permutation_kernels(rounds):
+    """(index kernel, gather kernel) for permutations of `rounds` rounds,
+    with the parameters copied to registers (see _block_kernel)."""
+    size = 4 + rounds
+
+    @cuda.jit
+    def indices(params, start, out):
+        p = cuda.local.array(size, np.uint64)
+        for k in range(size):
+            p[k] = params[k]
+        for j in range(cuda.grid(1), out.size, cuda.gridsize(1)):
+            out[j] = np.int64(iperm_walk(p, start + U64(j), False, rounds))
+
+    @cuda.jit
+    def gather(params, src, out):
+        """out row j = src row p[j]; rows are `src.shape[1]` elements."""
+        p = cuda.local.array(size, np.uint64)
+        for k in range(size):
+            p[k] = params[k]
+        width = src.shape[1]
+        for t in range(cuda.grid(1), out.shape[0] * width, cuda.gridsize(1)):
+            j = t // width
+            out[j, t - j * width] = src[iperm_walk(p, U64(j), False, rounds), t - j * width]
+
+    return indices, gather
 
 
-@cuda.jit
-def _gather_kernel(params, src, out):
-    """out row j = src row p[j]; rows are `src.shape[1]` elements."""
-    width = src.shape[1]
-    for t in range(cuda.grid(1), out.shape[0] * width, cuda.gridsize(1)):
-        j = t // width
-        out[j, t - j * width] = src[iperm_at(params, U64(j)), t - j * width]
+def _permutation_launch(which, perm, work, *args):
+    params = index_permutation_params(perm)
+    _launch(_permutation_kernels(int(params[2]))[which], work, cuda.to_device(params), *args)
 
 
 def index_permutation(key, n, start=0, count=None, out=None):
@@ -283,7 +324,7 @@ def index_permutation(key, n, start=0, count=None, out=None):
     if flat.size != count:
         raise ValueError(f"out has {flat.size} elements but count = {count}")
     if count:
-        _launch(_iperm_kernel, count, cuda.to_device(index_permutation_params(perm)), U64(start), flat)
+        _permutation_launch(0, perm, count, U64(start), flat)
     return out if out is not None else flat
 
 
@@ -302,7 +343,6 @@ def permute(key, x, out=None):
     if dst.shape != src.shape or dst.dtype != src.dtype or not dst.is_c_contiguous():
         raise ValueError(f"out must be a C-contiguous {src.dtype} array of shape {src.shape}")
     if src.size:
-        rows = src.reshape(n, src.size // n)
-        params = cuda.to_device(index_permutation_params(IndexPermutation(key, n)))
-        _launch(_gather_kernel, src.size, params, rows, dst.reshape(n, src.size // n))
+        shape = (n, src.size // n)
+        _permutation_launch(1, IndexPermutation(key, n), src.size, src.reshape(shape), dst.reshape(shape))
     return out if out is not None else dst

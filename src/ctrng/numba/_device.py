@@ -9,6 +9,7 @@ bit.  Constants are uint64 globals: Numba freezes them with their types.
 import math
 
 import numpy as np
+from numba.core.extending import overload
 from numba.extending import register_jitable
 
 U64 = np.uint64
@@ -28,6 +29,24 @@ ROT64 = (U64(14), U64(16), U64(52), U64(57), U64(23), U64(40), U64(5), U64(37),
          U64(25), U64(33), U64(46), U64(12), U64(58), U64(22), U64(32), U64(32))
 TWO_M24 = np.float32(2.0 ** -24)
 TWO_M53 = 2.0 ** -53
+
+
+@register_jitable
+def fmul(a, b):
+    """a * b rounded on its own.  The C core never fuses a product into a
+    following add; a CUDA compiler does unless told otherwise, so every
+    product that an add takes below goes through here."""
+    return a * b
+
+
+@overload(fmul, target="cuda")
+def _fmul_cuda(a, b):
+    from numba.core import types
+    from numba.cuda import libdevice  # mul.rn: an instruction nothing fuses
+
+    if isinstance(a, types.Float) and a.bitwidth == 32:
+        return lambda a, b: libdevice.fmul_rn(a, b)
+    return lambda a, b: libdevice.dmul_rn(a, b)
 
 
 @register_jitable
@@ -116,7 +135,13 @@ def _is64(words):
 def stream_block(words, p):
     """Block p of the stream `words` (see stream_words): four uint64 values,
     32-bit words zero-extended for the 4x32 ciphers."""
-    alg, rounds = words[0], int(words[1])
+    return block_of(words[0], int(words[1]), words, p)
+
+
+@register_jitable
+def block_of(alg, rounds, words, p):
+    """stream_block with the algorithm code and round count given apart:
+    as compile-time constants they leave one cipher, its rounds unrolled."""
     if alg == 0:
         return philox4x32(p & M32, p >> S32, words[7], words[8], words[2], words[3], rounds)
     if alg == ONE:
@@ -168,8 +193,9 @@ def unit_f64(w):
 
 @register_jitable
 def unit_f32(w):
-    """The float32 in [0, 1) made from the uint32 word w: (w >> 8) 2^-24."""
-    return np.float32(w >> U64(8)) * TWO_M24
+    """The float32 in [0, 1) made from the uint32 word w: (w >> 8) 2^-24
+    (converted from 32 bits: a GPU converts 64-bit integers slowly)."""
+    return np.float32(U32(w >> U64(8))) * TWO_M24
 
 
 @register_jitable
@@ -289,16 +315,16 @@ def _neg2log_f64(u):
         m, e = m * 2.0, e - 1
     f = m - 1.0
     dk = np.float64(e)
-    hfsq = 0.5 * f * f
+    hfsq = fmul(0.5 * f, f)
     sq = f / (2.0 + f)
     z = sq * sq
     w = z * z
     w2 = w * w
-    t1 = w * ((3.999999999940941908e-01 + w * 2.222219843214978396e-01) + w2 * 1.531383769920937332e-01)
-    t2 = z * ((6.666666666666735130e-01 + w * 2.857142874366239149e-01) +
-              w2 * (1.818357216161805012e-01 + w * 1.479819860511658591e-01))
-    return ((-2.0 * sq) * (hfsq + (t2 + t1)) + (dk * (-2.0 * 1.90821492927058770002e-10) + f * f)) + \
-        (-2.0 * f + dk * (-2.0 * 6.93147180369123816490e-01))
+    t1 = fmul(w, (3.999999999940941908e-01 + fmul(w, 2.222219843214978396e-01)) + fmul(w2, 1.531383769920937332e-01))
+    t2 = fmul(z, (6.666666666666735130e-01 + fmul(w, 2.857142874366239149e-01)) +
+              fmul(w2, 1.818357216161805012e-01 + fmul(w, 1.479819860511658591e-01)))
+    return (fmul(-2.0 * sq, hfsq + (t2 + t1)) + (fmul(dk, -2.0 * 1.90821492927058770002e-10) + fmul(f, f))) + \
+        (-2.0 * f + fmul(dk, -2.0 * 6.93147180369123816490e-01))
 
 
 @register_jitable
@@ -320,19 +346,19 @@ def box_muller_f64(wr, wa):
     y = np.float64(wa >> S12) * 2.0 ** -50
     n = (y + ROUNDER) - ROUNDER
     q = int(n) & 3
-    th = (y - n) * PIO2
+    th = fmul(y - n, PIO2)
     z = th * th
     z2 = z * z
     z4 = z2 * z2
-    s = th + (z * th) * ((-1.66666666666666324348e-01 + z * 8.33333333332248946124e-03) +
-                         z2 * (-1.98412698298579493134e-04 + z * 2.75573137070700676789e-06) +
-                         z4 * (-2.50507602534068634195e-08 + z * 1.58969099521155010221e-10))
-    rc = z * ((4.16666666666666019037e-02 + z * -1.38888888888741095749e-03) +
-              z2 * (2.48015872894767294178e-05 + z * -2.75573143513906633035e-07) +
-              z4 * (2.08757232129817482790e-09 + z * -1.13596475577881948265e-11))
+    s = th + fmul(z * th, (-1.66666666666666324348e-01 + fmul(z, 8.33333333332248946124e-03)) +
+                  fmul(z2, -1.98412698298579493134e-04 + fmul(z, 2.75573137070700676789e-06)) +
+                  fmul(z4, -2.50507602534068634195e-08 + fmul(z, 1.58969099521155010221e-10)))
+    rc = z * ((4.16666666666666019037e-02 + fmul(z, -1.38888888888741095749e-03)) +
+              fmul(z2, 2.48015872894767294178e-05 + fmul(z, -2.75573143513906633035e-07)) +
+              fmul(z4, 2.08757232129817482790e-09 + fmul(z, -1.13596475577881948265e-11)))
     hz = 0.5 * z
     c1 = 1.0 - hz
-    c = c1 + (((1.0 - c1) - hz) + z * rc)
+    c = c1 + (((1.0 - c1) - hz) + fmul(z, rc))
     cv, sv = _quadrant(s, c, q)
     return r * cv, r * sv
 
@@ -358,26 +384,26 @@ def _neg2log_f32(x, bias):
     sq = f / (F32(2.0) + f)
     z = sq * sq
     w = z * z
-    rr = z * (LG_F32[0] + w * LG_F32[2]) + w * (LG_F32[1] + w * LG_F32[3])
-    hfsq = F32(0.5) * f * f
-    return ((F32(-2.0) * sq) * (hfsq + rr) + (dk * (F32(-2.0) * F32(9.0580006145e-06)) + f * f)) + \
-        (F32(-2.0) * f + dk * (F32(-2.0) * F32(6.9313812256e-01)))
+    rr = fmul(z, LG_F32[0] + fmul(w, LG_F32[2])) + fmul(w, LG_F32[1] + fmul(w, LG_F32[3]))
+    hfsq = fmul(F32(0.5) * f, f)
+    return (fmul(F32(-2.0) * sq, hfsq + rr) + (fmul(dk, F32(-2.0) * F32(9.0580006145e-06)) + fmul(f, f))) + \
+        (F32(-2.0) * f + fmul(dk, F32(-2.0) * F32(6.9313812256e-01)))
 
 
 @register_jitable
 def box_muller_f32(wr, wa):
     """(z_2k, z_2k+1) in float32 from the uint32 words 2k (radius) and 2k + 1
     (angle), given as uint64."""
-    x = F32(wr >> ONE) + F32(0.25)
+    x = F32(U32(wr >> ONE)) + F32(0.25)
     r = F32(math.sqrt(np.float64(_neg2log_f32(x, 31))))
     a = wa >> U64(8)
     q = (a + U64(1 << 21)) >> U64(22)
-    th = F32(np.int64(a) - np.int64(q << U64(22))) * PIO2_PER_2_22
+    th = fmul(F32(np.int64(a) - np.int64(q << U64(22))), PIO2_PER_2_22)
     z = th * th
     z2 = z * z
-    s = th + (th * z) * ((F32(8.3321608736e-3) * z + F32(-1.6666654611e-1)) + F32(-1.9515295891e-4) * z2)
-    c = (F32(1.0) - F32(0.5) * z) + \
-        z2 * ((F32(-1.388731625493765e-3) * z + F32(4.166664568298827e-2)) + F32(2.443315711809948e-5) * z2)
+    s = th + fmul(th * z, (fmul(F32(8.3321608736e-3), z) + F32(-1.6666654611e-1)) + fmul(F32(-1.9515295891e-4), z2))
+    c = (F32(1.0) - F32(0.5) * z) + fmul(z2, (fmul(F32(-1.388731625493765e-3), z) + F32(4.166664568298827e-2)) +
+                                         fmul(F32(2.443315711809948e-5), z2))
     cv, sv = _quadrant(s, c, int(q & THREE))
     return r * cv, r * sv
 
@@ -416,7 +442,8 @@ def _poly8(c, x):
     """c[0] + c[1] x + ... + c[7] x^7 in Estrin's scheme, as the C core."""
     x2 = x * x
     x4 = x2 * x2
-    return ((c[0] + c[1] * x) + x2 * (c[2] + c[3] * x)) + x4 * ((c[4] + c[5] * x) + x2 * (c[6] + c[7] * x))
+    return ((c[0] + fmul(c[1], x)) + fmul(x2, c[2] + fmul(c[3], x))) + \
+        fmul(x4, (c[4] + fmul(c[5], x)) + fmul(x2, c[6] + fmul(c[7], x)))
 
 
 @register_jitable
@@ -424,7 +451,7 @@ def ndtri(p):
     """The standard normal quantile of p in [0, 1] (ndtri(0) = -inf)."""
     q = p - 0.5
     if abs(q) <= 0.425:
-        r = 0.180625 - q * q
+        r = 0.180625 - fmul(q, q)
         return q * _poly8(_AS241[0], r) / _poly8(_AS241[1], r)
     pp = p if q < 0 else 1.0 - p
     if pp == 0.0:
@@ -445,14 +472,14 @@ def truncated_normal(u, plo, width, flip, alpha, beta, mean, std):
     """mean + std z, z the standard normal truncated to [alpha, beta] at the
     uniform u in [0, 1), by inversion from the lower tail (see
     ctrng.init.trunc_normal_); flip mirrors an interval in the upper tail."""
-    z = ndtri(plo + u * width)
+    z = ndtri(plo + fmul(u, width))
     if flip:
         z = -z
     if z < alpha:  # rounding at the ends only
         z = alpha
     if z > beta:
         z = beta
-    return mean + std * z
+    return mean + fmul(std, z)
 
 
 # -- index permutations (csrc/iperm.c) ------------------------------------------
@@ -471,9 +498,9 @@ def _lowbias32(x):
 
 
 @register_jitable
-def _iperm_once(params, x, inverse):
+def _iperm_once(params, x, inverse, rounds):
     """One pass of the bijection of [0, 2**bits) (or of its inverse)."""
-    bits, rounds, add = params[1], params[2], params[3]
+    bits, add = params[1], params[3]
     a = bits // TWO
     b = bits - a
     mask_a, mask_b, mask_m = (ONE << a) - ONE, (ONE << b) - ONE, (ONE << bits) - ONE
@@ -490,21 +517,22 @@ def _iperm_once(params, x, inverse):
 
 
 @register_jitable
-def _iperm_walk(params, x, inverse):
-    """Cycle walking: repeat the pass until the value is below n."""
-    x = _iperm_once(params, U64(x), inverse)
+def iperm_walk(params, x, inverse, rounds):
+    """Cycle walking: repeat the pass until the value is below n; `rounds`
+    is params[2], given apart so that a kernel can fix it at compile time."""
+    x = _iperm_once(params, U64(x), inverse, rounds)
     while x >= params[0]:
-        x = _iperm_once(params, x, inverse)
+        x = _iperm_once(params, x, inverse, rounds)
     return x
 
 
 @register_jitable
 def index_permutation(params, i):
     """Element i (< n) of ctrng.IndexPermutation(key, n), from its params."""
-    return _iperm_walk(params, i, False)
+    return iperm_walk(params, i, False, params[2])
 
 
 @register_jitable
 def index_permutation_inverse(params, v):
     """The position of value v (< n) in ctrng.IndexPermutation(key, n)."""
-    return _iperm_walk(params, v, True)
+    return iperm_walk(params, v, True, params[2])
