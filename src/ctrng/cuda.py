@@ -38,7 +38,6 @@ __all__ = ["random_raw", "random", "uniform", "standard_normal", "normal", "inte
            "index_permutation", "permute", "as_device_array"]
 
 THREADS_PER_BLOCK = 256
-STREAM_WORDS = 9  # the length of ctrng.numba.stream_words(key)
 # Enough thread blocks to fill a large GPU; each thread then loops.
 MAX_GRID = 65536
 
@@ -103,14 +102,9 @@ def _block_kernel(dist, alg, rounds, affine):
 
     @cuda.jit
     def kernel(words, first_block, skip, n, loc, scale, out):
-        # The stream in local (register) memory: read from `words` in the
-        # loop, it would be read again after every store, as `out` may alias it.
-        stream = cuda.local.array(STREAM_WORDS, np.uint64)
-        for k in range(STREAM_WORDS):
-            stream[k] = words[k]
         nblocks = (skip + n + per - 1) // per
         for bi in range(cuda.grid(1), nblocks, cuda.gridsize(1)):
-            b = block_of(alg, rounds, stream, first_block + U64(bi))
+            b = block_of(alg, rounds, words, first_block + U64(bi))
             base = bi * per - skip
             inside = 0 <= base and base + per <= n  # all but the first and last block
             if pairs:
@@ -157,7 +151,15 @@ def truncated_normal_fill(key, start, args, out):
     flat = _device_out(out, None, as_device_array(out).dtype)
     start = _check(key, start, flat.size, _fill.UNIFORM_F64)
     if flat.size:
-        _launch(_truncated_kernel, flat.size, cuda.to_device(stream_words(key)), U64(start), *args, flat)
+        _launch(_truncated_kernel, flat.size, _words(key), U64(start), *args, flat)
+
+
+def _words(key):
+    """The stream words as a kernel argument: a tuple, passed by value, so
+    that a launch copies nothing to the device first and the kernel keeps
+    the words in registers (an array could alias the output and be re-read
+    after every store)."""
+    return tuple(stream_words(key))
 
 
 def _launch(kernel, work, *args):
@@ -213,9 +215,9 @@ def _fill_blocks(kind, key, n, start, dt, out, affine=None):
         nblocks = (skip + flat.size + per - 1) // per
         loc, scale = affine or (0, 1)
         cast = dt.type if dt.kind == "f" else np.float64
-        words = stream_words(key)
+        words = _words(key)
         kernel = _block_kernel("raw64" if raw64 else kind, int(words[0]), int(words[1]), affine is not None)
-        _launch(kernel, nblocks, cuda.to_device(words), U64(first_block), skip, flat.size, cast(loc), cast(scale), flat)
+        _launch(kernel, nblocks, words, U64(first_block), skip, flat.size, cast(loc), cast(scale), flat)
     return out if out is not None else flat
 
 
@@ -262,7 +264,7 @@ def integers(key, low, high, n=None, start=0, dtype=np.int64, out=None):
     flat = _device_out(out, n, dt)
     start = _check(key, start, flat.size, kind)
     if flat.size:
-        _launch(_integers_kernel, flat.size, cuda.to_device(stream_words(key)), U64(prm.range),
+        _launch(_integers_kernel, flat.size, _words(key), U64(prm.range),
                 U64(prm.low), dt.kind == "i", U64(start), flat.size, flat)
     return out if out is not None else flat
 
@@ -275,7 +277,7 @@ def bernoulli(key, p, n=None, start=0, dtype=np.uint8, out=None):
     flat = _device_out(out, n, dt)
     start = _check(key, start, flat.size, _fill.BERNOULLI)
     if flat.size:
-        _launch(_bernoulli_kernel, flat.size, cuda.to_device(stream_words(key)), U64(prm.threshold),
+        _launch(_bernoulli_kernel, flat.size, _words(key), U64(prm.threshold),
                 bool(prm.certain), U64(start), flat.size, flat.view(np.uint8) if dt == np.bool_ else flat)
     return out if out is not None else flat
 
@@ -283,35 +285,28 @@ def bernoulli(key, p, n=None, start=0, dtype=np.uint8, out=None):
 # -- index permutations ---------------------------------------------------------
 @functools.lru_cache(maxsize=None)
 def _permutation_kernels(rounds):
-    """(index kernel, gather kernel) for permutations of `rounds` rounds,
-    with the parameters copied to registers (see _block_kernel)."""
-    size = 4 + rounds
+    """(index kernel, gather kernel) for permutations of `rounds` rounds;
+    the parameters come as a tuple (see _words)."""
 
     @cuda.jit
     def indices(params, start, out):
-        p = cuda.local.array(size, np.uint64)
-        for k in range(size):
-            p[k] = params[k]
         for j in range(cuda.grid(1), out.size, cuda.gridsize(1)):
-            out[j] = np.int64(iperm_walk(p, start + U64(j), False, rounds))
+            out[j] = np.int64(iperm_walk(params, start + U64(j), False, rounds))
 
     @cuda.jit
     def gather(params, src, out):
         """out row j = src row p[j]; rows are `src.shape[1]` elements."""
-        p = cuda.local.array(size, np.uint64)
-        for k in range(size):
-            p[k] = params[k]
         width = src.shape[1]
         for t in range(cuda.grid(1), out.shape[0] * width, cuda.gridsize(1)):
             j = t // width
-            out[j, t - j * width] = src[iperm_walk(p, U64(j), False, rounds), t - j * width]
+            out[j, t - j * width] = src[iperm_walk(params, U64(j), False, rounds), t - j * width]
 
     return indices, gather
 
 
 def _permutation_launch(which, perm, work, *args):
     params = index_permutation_params(perm)
-    _launch(_permutation_kernels(int(params[2]))[which], work, cuda.to_device(params), *args)
+    _launch(_permutation_kernels(int(params[2]))[which], work, tuple(params), *args)
 
 
 def index_permutation(key, n, start=0, count=None, out=None):
