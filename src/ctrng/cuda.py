@@ -2,10 +2,12 @@
 
 Each function returns a Numba device array, or fills ``out=``: any object
 with ``__cuda_array_interface__`` (CuPy, PyTorch, Numba device arrays),
-zero-copy.  Raw words, uniforms and integers are the same bits the CPU
-functions give for the same key and positions; normals are the same
-Box-Muller, operation for operation (the CUDA compiler may fuse multiply-adds,
-so a GPU's normals can differ from the CPU's in the last bits).
+zero-copy.  Every value is the same bits the CPU functions give for the same
+key and positions: raw words, uniforms, integers and Bernoulli draws, and
+also normals (the same Box-Muller, operation for operation, with every
+product that feeds an add rounded on its own, as the C core rounds it, so
+that the CUDA compiler cannot fuse the two: ``fmul`` in
+``ctrng/numba/_device.py``).
 
 >>> import numpy as np, ctrng, ctrng.cuda                     # doctest: +SKIP
 >>> x = ctrng.cuda.random(ctrng.Key(7), 10**8)                # float32, on the GPU  # doctest: +SKIP
@@ -15,7 +17,9 @@ True
 The kernels are thin users of the device functions in :mod:`ctrng.numba`:
 for raw words, uniforms and normals one thread computes one cipher block and
 writes every element made from it; integers and Bernoulli draws take one
-thread per element.
+thread per element.  Each kernel is compiled for one cipher and round count
+(the first call with a new one compiles, a second or so) and takes the key
+by value.
 """
 
 from __future__ import annotations

@@ -12,9 +12,8 @@ Each initializer fills an array in place from a :class:`ctrng.Key`:
   data: a NumPy view on the CPU, the device array on a GPU;
 * CUDA arrays (anything with ``__cuda_array_interface__``: CuPy, PyTorch,
   Numba) are filled on the device by :mod:`ctrng.cuda` (uniform, normal,
-  xavier, kaiming, trunc_normal: the same values up to the GPU compiler's
-  fused multiply-adds), or computed on the host and copied in
-  (``orthogonal_``: exactly the CPU's values).
+  xavier, kaiming, trunc_normal: the CPU's values, bit for bit), or
+  computed on the host and copied in (``orthogonal_``).
 
 **One stream per parameter.** ``parameter_key(root, ident)`` names the
 stream of one parameter: an int ident (the parameter's index) gives stream
