@@ -5,9 +5,10 @@ on the CPU where PyTorch is installed), with pytest-benchmark:
 
 A (4096, 4096) float32 weight: kaiming_uniform_ should cost what
 ctrng.random costs for the same array, normal_ what ctrng.standard_normal
-costs (the affine map is fused into the fill).  trunc_normal_ reads a
-float64 draw per value and inverts the normal CDF: it is set against the
-float64 uniform fill of as many values too.
+costs (the affine map is fused into the fill), trunc_normal_ what the C
+core's truncated-normal fill costs.  That fill reads a float64 draw per
+value and inverts the normal CDF: it is set against the float64 uniform
+fill of as many values too.
 """
 
 import math
@@ -16,7 +17,7 @@ import numpy as np
 import pytest
 
 import ctrng
-from ctrng import init
+from ctrng import _fill, init
 
 SHAPE = (4096, 4096)
 KEY = init.parameter_key(1, "bench.weight")
@@ -30,6 +31,7 @@ def weight():
 
 
 DRAWS_F64 = np.zeros(SHAPE)
+TRUNC = init.truncnorm_params(0.0, 0.02, -0.04, 0.04)
 
 CASES = {
     "fill-random": lambda w: ctrng.random(KEY, out=w, dtype=np.float32),
@@ -37,6 +39,7 @@ CASES = {
     "kaiming_uniform_": lambda w: init.kaiming_uniform_(w, KEY, a=math.sqrt(5)),
     "fill-standard_normal": lambda w: ctrng.standard_normal(KEY, out=w, dtype=np.float32),
     "normal_": lambda w: init.normal_(w, KEY, 0.0, 0.02),
+    "fill-truncnorm": lambda w: _fill.fill(KEY, _fill.TRUNCNORM_F32, 0, w.size, w, params=TRUNC),
     "trunc_normal_": lambda w: init.trunc_normal_(w, KEY, 0.0, 0.02, -0.04, 0.04),
 }
 
