@@ -7,8 +7,9 @@ equals the value ctrng's bulk functions return at the same position for the
 same key, so a kernel can draw exactly the numbers a CPU run would.
 
 A kernel receives its stream as ``words = ctrng.numba.stream_words(key)``, a
-small uint64 array (copy it to the device for CUDA), and asks for element
-``i`` of a distribution:
+small uint64 array (for CUDA, copy it to the device, or pass
+``tuple(words)``: by value, with no copy, and kept in registers), and asks
+for element ``i`` of a distribution:
 
 >>> import numba, numpy as np, ctrng
 >>> from ctrng.numba import stream_words, uniform_f64
