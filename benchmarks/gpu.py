@@ -10,7 +10,10 @@ kaiming_uniform_ and trunc_normal_ on a CUDA array, in ulps), then times,
 for every size, on the same GPU:
 * a plain fill of the output (the card's memory-write bandwidth here),
 * ctrng uniform float32, normal float32 and raw uint32 fills,
-* cupy.random (cuRAND XORWOW through CuPy's default generator) and torch.
+* cupy.random (cuRAND XORWOW through CuPy's default generator) and torch,
+each call on its own (the best of --repeat), then the plain fill and the
+uniform fill made --repeat times back to back (the host's launch work
+hidden behind the previous call).
 Then permutations of 2**29 64-bit elements (--perm-log2): the index
 permutation alone, a permuted copy of an int64 array, and
 cupy.random.permutation, with a bit check against the CPU first.
@@ -32,18 +35,21 @@ import ctrng.init
 CHECK = 1 << 16
 
 
-def gpu_time(fn, repeat):
-    """Best time in seconds of fn() over `repeat` runs, by CUDA events."""
+def gpu_time(fn, repeat, back_to_back=False):
+    """Best time in seconds of fn() over `repeat` runs, by CUDA events; with
+    back_to_back, the mean of `repeat` calls made in a row between one pair
+    of events, where the host's launch work overlaps the previous call's."""
     fn()
     cuda.synchronize()
     best = float("inf")
-    for _ in range(repeat):
+    for _ in range(1 if back_to_back else repeat):
         start, stop = cuda.event(), cuda.event()
         start.record()
-        fn()
+        for _ in range(repeat if back_to_back else 1):
+            fn()
         stop.record()
         stop.synchronize()
-        best = min(best, start.elapsed_time(stop) / 1e3)
+        best = min(best, start.elapsed_time(stop) / 1e3 / (repeat if back_to_back else 1))
     return max(best, 1e-9)  # the CUDA simulator's events report 0
 
 
@@ -150,6 +156,10 @@ def main(argv=None):
             print(f"  {name:<32} {t * 1e3:8.3f} ms  {n * 4 / t / 1e9:8.1f} GB/s")
         bw = rows["plain fill (write bandwidth)"]
         print(f"  ctrng uniform f32 at {bw / rows['ctrng uniform f32']:.0%} of the plain fill's bandwidth")
+        bw_b2b = gpu_time(lambda: cc._launch(_FILL, n, f32), args.repeat, back_to_back=True)
+        uni_b2b = gpu_time(lambda: cc.random(key, out=f32), args.repeat, back_to_back=True)
+        print(f"  {args.repeat} calls back to back: plain fill {bw_b2b * 1e3:.3f} ms, ctrng uniform f32 "
+              f"{uni_b2b * 1e3:.3f} ms a call ({bw_b2b / uni_b2b:.0%} of the plain fill's bandwidth)")
         for ours, theirs in [("ctrng uniform f32", "cupy random f32"), ("ctrng normal f32", "cupy normal f32"),
                              ("ctrng uniform f32", "torch rand_ f32"), ("ctrng normal f32", "torch randn f32")]:
             if theirs in rows:
