@@ -17,9 +17,8 @@ True
 The kernels are thin users of the device functions in :mod:`ctrng.numba`:
 for raw words, uniforms and normals one thread computes one cipher block and
 writes every element made from it; integers and Bernoulli draws take one
-thread per element.  Each kernel is compiled for one cipher and round count
-(the first call with a new one compiles, a second or so) and takes the key
-by value.
+thread per element.  The block kernels are compiled for one cipher and
+round count (on the first call that needs them) and take the key by value.
 """
 
 from __future__ import annotations
@@ -34,9 +33,9 @@ from . import _fill, stateless
 from .key import check_int
 from .index_permutation import IndexPermutation
 from .numba import index_permutation_params, stream_words
-from .numba._device import (M32, ONE, S32, U64, _pick, bernoulli as bernoulli_draw, block_of, fmul, bounded_offset,
-                            box_muller_f32, box_muller_f64, iperm_walk,
-                            truncated_normal, uniform_f64, unit_f32, unit_f64)
+from .numba._device import (M32, ONE, S32, U64, _is64, _pick, bernoulli as bernoulli_draw, block_of, bounded_offset,
+                            box_muller_f32, box_muller_f64, fmul, iperm_walk, truncated_normal, uniform_f64,
+                            unit_f32, unit_f64)
 
 __all__ = ["random_raw", "random", "uniform", "standard_normal", "normal", "integers", "bernoulli",
            "index_permutation", "permute", "as_device_array"]
@@ -94,12 +93,12 @@ _DISTRIBUTIONS = {
 def _block_kernel(dist, alg, rounds, affine):
     """The kernel writing elements [first_block * per + skip, ... + n) of
     distribution `dist`, compiled for one cipher and round count (the
-    algorithm dispatch and the round loop then vanish: about 3x faster on an
-    H100 than reading them from `words` at run time); with `affine`,
+    algorithm dispatch and the round loop then vanish: about 2.5x faster on
+    an H100 than reading them from `words` at run time); with `affine`,
     x * scale + loc in the output's precision."""
     bits, pairs, convert = _DISTRIBUTIONS[dist]
     word = _word32 if bits == 32 else _word64
-    is64 = alg in (1, 3)
+    is64 = bool(_is64((alg,)))  # the device functions' own test, on the code alone
     per = (256 if is64 else 128) // bits  # words per cipher block
     post = _affine if affine else _keep
     alg = U64(alg)
