@@ -58,17 +58,6 @@ void ctrng_stream_block(const ctrng_stream *s, uint64_t p, uint32_t out[8]);
 void ctrng_blocks_portable(const ctrng_stream *s, uint64_t block, size_t nblocks,
                            uint32_t *out);
 
-/* `rounds` Philox rounds (unrolled when `rounds` is a constant) on four sets
- * of lanes in flight, a0..a3, b0..b3, c0..c3 and d0..d3, through the
- * includer's PHILOX_ROUND(x0, x1, x2, x3, key0, key1), round keys K0[r], K1[r]. */
-#define CTRNG_PHILOX_FOUR_SETS(rounds, K0, K1)                     \
-    _Pragma("GCC unroll 64") for (int r_ = 0; r_ < (rounds); r_++) { \
-        PHILOX_ROUND(a0, a1, a2, a3, K0[r_], K1[r_]);              \
-        PHILOX_ROUND(b0, b1, b2, b3, K0[r_], K1[r_]);              \
-        PHILOX_ROUND(c0, c1, c2, c3, K0[r_], K1[r_]);              \
-        PHILOX_ROUND(d0, d1, d2, d3, K0[r_], K1[r_]);              \
-    }
-
 /* Define `name`, a Philox4x32 blocks function from a SIMD kernel
  * kernel(s, block, nblocks, out, rounds) that makes whole passes of blocks
  * and returns how many it made: the usual 10 rounds as a compile-time

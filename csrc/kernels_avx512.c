@@ -54,6 +54,17 @@ CTRNG_TARGET static inline w8u mul_lo32(w8u a, w8u b)
         x3 = p0_;                                               \
     } while (0)
 
+/* `rounds` Philox rounds (unrolled when `rounds` is a constant) on four sets
+ * of lanes in flight, a0..a3, b0..b3, c0..c3 and d0..d3, through the
+ * includer's PHILOX_ROUND(x0, x1, x2, x3, key0, key1), round keys K0[r], K1[r]. */
+#define CTRNG_PHILOX_FOUR_SETS(rounds, K0, K1)                     \
+    _Pragma("GCC unroll 64") for (int r_ = 0; r_ < (rounds); r_++) { \
+        PHILOX_ROUND(a0, a1, a2, a3, K0[r_], K1[r_]);              \
+        PHILOX_ROUND(b0, b1, b2, b3, K0[r_], K1[r_]);              \
+        PHILOX_ROUND(c0, c1, c2, c3, K0[r_], K1[r_]);              \
+        PHILOX_ROUND(d0, d1, d2, d3, K0[r_], K1[r_]);              \
+    }
+
 /* Store eight blocks held word-wise (x_w lane j = word w of block j, in the
  * low halves) as 32 words, block after block. */
 CTRNG_TARGET static inline void store8x4_wide(uint32_t *out, w8u x0, w8u x1, w8u x2, w8u x3)
