@@ -3,7 +3,7 @@
 Run (about a minute):
 
     python -m pytest benchmarks --benchmark-only --benchmark-json=bench.json
-    python benchmarks/ratios.py bench.json
+    python benchmarks/ratios.py bench.json      # or several runs' files
 
 The cases are ctrng.bench.bench_cases (the same as ``ctrng bench``).  Each
 benchmark group is one (case, n): the NumPy PCG64 baseline beside ctrng on
