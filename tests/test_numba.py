@@ -14,7 +14,8 @@ import pytest
 
 import ctrng
 import reference as ref
-from ctrng.numba import (bernoulli, bernoulli_threshold, bounded_offset, integer_span, philox4x32, philox4x64, random_raw32, random_raw64,
+from ctrng.numba import (bernoulli, bernoulli_threshold, bounded_offset, index_permutation, index_permutation_inverse,
+                         index_permutation_params, integer_span, philox4x32, philox4x64, random_raw32, random_raw64,
                          standard_normal_f32, standard_normal_f64, stream_words, threefry4x32, threefry4x64,
                          uniform_f32, uniform_f64)
 
@@ -115,6 +116,27 @@ def test_bounded_offsets_follow_the_retries():
     assert np.array_equal(got, ctrng.integers(key, 0, 40000, n, dtype=np.uint64))
     x = ctrng.random_raw(key, n).astype(np.uint64)
     assert ((x * np.uint64(40000)) & np.uint64(0xFFFFFFFF) < 27296).sum() > 0  # the retry path ran
+
+
+@numba.njit
+def _iperm_njit(params, positions):
+    values = np.empty_like(positions)
+    back = np.empty_like(positions)
+    for j in range(positions.size):
+        values[j] = index_permutation(params, positions[j])
+        back[j] = index_permutation_inverse(params, values[j])
+    return values, back
+
+
+@pytest.mark.parametrize("n", [1, 2, 5, 1000, 2**29, 2**32 - 1, 2**32, 2**32 + 1, 2**40 + 7, 2**63 - 1])
+def test_index_permutation_matches_the_c_core(n):
+    """Both word sizes of the device function (32-bit up to n = 2**32,
+    64-bit beyond), at the head and tail of the range."""
+    perm = ctrng.IndexPermutation(ctrng.Key(31, stream=5), n)
+    positions = np.unique(np.r_[np.arange(min(n, 200)), n - 1 - np.arange(min(n, 200))]).astype(np.uint64)
+    values, back = _iperm_njit(index_permutation_params(perm), positions)
+    assert np.array_equal(values, perm[positions.astype(np.int64)].astype(np.uint64))
+    assert np.array_equal(back, positions)
 
 
 def test_bad_arguments():
