@@ -82,10 +82,10 @@ int ctrng_block(int algorithm, int rounds, const uint64_t ctr[4],
  * element index first = first_block * (elements per block) + skip.
  * isa selects a code path (CTRNG_ISA_AUTO: the best this CPU runs); every
  * path gives identical bytes.  With CTRNG_FILL_STREAM in flags, a call
- * writing 8 MiB or more stores past the caches (non-temporal stores): faster
- * into memory written before, slower into freshly mapped pages, which the
- * kernel has just zeroed through the cache.  Returns CTRNG_OK or a negative
- * error code. */
+ * writing 8 MiB or more of uniform floats or integers stores past the caches
+ * (non-temporal stores): faster into memory written before, slower into
+ * freshly mapped pages, which the kernel has just zeroed through the cache.
+ * Returns CTRNG_OK or a negative error code. */
 #define CTRNG_FILL_STREAM 1
 int ctrng_fill(const ctrng_stream *s, int kind, const ctrng_params *prm,
                uint64_t first_block, uint64_t skip, size_t n, void *out, int isa, int flags);

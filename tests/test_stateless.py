@@ -152,9 +152,10 @@ def test_results_do_not_depend_on_threads(case, algorithm):
         assert same(np.concatenate(chunks), one)
 
 
-# A C call writing 8 MiB or more (STREAM_BYTES in csrc/fill.c) into an out=
-# array stores with non-temporal instructions; smaller calls, and calls that
-# allocate their output, store normally.
+# A C call writing 8 MiB or more (STREAM_BYTES in csrc/fill.c) of uniform
+# floats or integers into an out= array stores with non-temporal
+# instructions; other kinds, smaller calls, and calls that allocate their
+# output store normally.  Every case must give the same values either way.
 STREAM_BYTES = 8 << 20
 
 
