@@ -8,6 +8,7 @@
 #define CTRNG_SQRT8F(v) ({ v8f r_ = (v); for (int j_ = 0; j_ < 8; j_++) r_[j_] = sqrtf(r_[j_]); r_; })
 #define CTRNG_SQRT4D(v) ({ v4d r_ = (v); for (int j_ = 0; j_ < 4; j_++) r_[j_] = sqrt(r_[j_]); r_; })
 #define CTRNG_MUL32(a, b) ((a) * (b))
+#define CTRNG_WIDEN4(h) __builtin_convertvector((h), v4u)
 #define CTRNG_ANY8(m) ({ v8u m_ = (m); (m_[0] | m_[1] | m_[2] | m_[3] | m_[4] | m_[5] | m_[6] | m_[7]) != 0; })
 #define CTRNG_ANY4(m) ({ v4u m_ = (m); (m_[0] | m_[1] | m_[2] | m_[3]) != 0; })
 

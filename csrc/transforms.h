@@ -5,6 +5,7 @@
  *   CTRNG_SQRT8F(v)    lane-wise IEEE square root of a v8f
  *   CTRNG_SQRT4D(v)    lane-wise IEEE square root of a v4d
  *   CTRNG_MUL32(a, b)  lane-wise product of two v4u whose values are < 2^32
+ *   CTRNG_WIDEN4(h)    a v4u32 zero-extended to a v4u
  *   CTRNG_ANY8(m), CTRNG_ANY4(m)  nonzero if any lane of a mask is set
  *
  * Every path runs the same sequence of IEEE-754 operations on 256-bit generic
@@ -326,8 +327,8 @@ CTRNG_TARGET static inline void FN(store_u32_offsets)(void *out, size_t i, int b
         STORE((uint32_t *)out + i, off + (uint32_t)low);
     } else {
         v4u32 h0 = LOAD(v4u32, (const uint32_t *)&off), h1 = LOAD(v4u32, (const uint32_t *)&off + 4);
-        STORE((uint64_t *)out + i, __builtin_convertvector(h0, v4u) + low);
-        STORE((uint64_t *)out + i + 4, __builtin_convertvector(h1, v4u) + low);
+        STORE((uint64_t *)out + i, CTRNG_WIDEN4(h0) + low);
+        STORE((uint64_t *)out + i + 4, CTRNG_WIDEN4(h1) + low);
     }
 }
 
