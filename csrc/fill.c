@@ -185,20 +185,6 @@ static const unsigned char stream_pays[CTRNG_NKINDS] = {
     [CTRNG_INTEGERS_32] = 1, [CTRNG_INTEGERS_64] = 1, [CTRNG_INTEGERS_128] = 1,
 };
 
-/* memcpy, with non-temporal stores where x86-64 has them (SSE2). */
-static void stream_copy(unsigned char *dst, const unsigned char *src, size_t bytes)
-{
-    size_t i = 0;
-#ifdef __SSE2__
-    i = (16 - ((uintptr_t)dst & 15)) & 15;
-    if (i > bytes) i = bytes;
-    memcpy(dst, src, i);
-    for (; i + 16 <= bytes; i += 16)
-        _mm_stream_si128((__m128i *)(dst + i), _mm_loadu_si128((const __m128i *)(src + i)));
-#endif
-    memcpy(dst + i, src + i, bytes - i);
-}
-
 int ctrng_fill(const ctrng_stream *s, int kind, const ctrng_params *prm, uint64_t first_block,
                uint64_t skip, size_t n, void *out, int isa, int flags)
 {
@@ -237,7 +223,7 @@ int ctrng_fill(const ctrng_stream *s, int kind, const ctrng_params *prm, uint64_
         size_t groups = n / per_group < CHUNK_GROUPS ? n / per_group : CHUNK_GROUPS;
         if (streaming) {
             make_groups(k, s, kind, prm, group, groups, raw, stage);
-            stream_copy(o, stage, groups * per_group * osize);
+            k->stream_copy(o, stage, groups * per_group * osize);
         } else {
             make_groups(k, s, kind, prm, group, groups, raw, o);
         }

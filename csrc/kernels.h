@@ -32,11 +32,16 @@ typedef void (*ctrng_affine_fn)(int kind, const ctrng_params *prm, void *out, si
 /* out[j] = the standard normal quantile of p[j], j < n (n a multiple of 4). */
 typedef void (*ctrng_ndtri_fn)(const double *p, size_t n, double *out);
 
+/* memcpy with non-temporal stores where the CPU has them (the caller fences
+ * before it returns). */
+typedef void (*ctrng_copy_fn)(void *dst, const void *src, size_t bytes);
+
 typedef struct {
     ctrng_blocks_fn blocks[4];
     ctrng_transform_fn transform[CTRNG_NKINDS];
     ctrng_affine_fn affine;
     ctrng_ndtri_fn ndtri;
+    ctrng_copy_fn stream_copy;
 } ctrng_kernels;
 
 extern const ctrng_kernels ctrng_kernels_portable;
@@ -45,9 +50,10 @@ extern const ctrng_kernels ctrng_kernels_portable;
 #define CTRNG_HAVE_AVX512 1
 extern const ctrng_kernels ctrng_kernels_avx2;
 extern const ctrng_kernels ctrng_kernels_avx512;
-/* The AVX2 Threefry kernels, shared by the AVX-512 table. */
+/* The AVX2 Threefry kernels and streaming copy, shared by the AVX-512 table. */
 void ctrng_threefry4x32_blocks_avx2(const ctrng_stream *s, uint64_t block, size_t nblocks, uint32_t *out);
 void ctrng_threefry4x64_blocks_avx2(const ctrng_stream *s, uint64_t block, size_t nblocks, uint32_t *out);
+void ctrng_stream_copy_avx2(void *dst, const void *src, size_t bytes);
 #endif
 
 /* Scalar reference: one block of stream s at index p, as 4 or 8 words. */

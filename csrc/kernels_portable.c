@@ -14,7 +14,28 @@
 
 #include "transforms.h"
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
+/* memcpy, with 16-byte non-temporal stores where the CPU has SSE2. */
+static void stream_copy(void *dst, const void *src, size_t bytes)
+{
+    unsigned char *d = dst;
+    const unsigned char *s = src;
+    size_t i = 0;
+#ifdef __SSE2__
+    i = (16 - ((uintptr_t)d & 15)) & 15;
+    if (i > bytes) i = bytes;
+    memcpy(d, s, i);
+    for (; i + 16 <= bytes; i += 16)
+        _mm_stream_si128((__m128i *)(d + i), _mm_loadu_si128((const __m128i *)(s + i)));
+#endif
+    memcpy(d + i, s + i, bytes - i);
+}
+
 const ctrng_kernels ctrng_kernels_portable = {
     {ctrng_blocks_portable, ctrng_blocks_portable, ctrng_blocks_portable, ctrng_blocks_portable},
     CTRNG_TRANSFORMS,
+    stream_copy,
 };
