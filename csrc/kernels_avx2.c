@@ -81,7 +81,7 @@ CTRNG_TARGET static inline void store4x4(uint32_t *out, __m256i x0, __m256i x1, 
 }
 
 /* Blocks block + i .. block + i + 4 sets - 1, in `sets` sets of four
- * consecutive blocks. */
+ * consecutive blocks (a statement of philox4x32_passes, using its locals). */
 #define PHILOX_SETS(sets)                                                         \
     do {                                                                          \
         __m256i x0[sets], x1[sets], x2[sets], x3[sets];                           \
