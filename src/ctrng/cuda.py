@@ -109,17 +109,25 @@ def _block_kernel(dist, alg, rounds, affine):
         for bi in range(cuda.grid(1), nblocks, cuda.gridsize(1)):
             b = block_of(alg, rounds, words, first_block + U64(bi))
             base = bi * per - skip
-            inside = 0 <= base and base + per <= n  # all but the first and last block
-            if pairs:
+            if 0 <= base and base + per <= n:  # all but the first and last block: no tests
+                if pairs:
+                    for w in range(0, per, 2):
+                        z0, z1 = convert(word(b, w, is64), word(b, w + 1, is64))
+                        out[base + w] = post(z0, loc, scale)
+                        out[base + w + 1] = post(z1, loc, scale)
+                else:
+                    for w in range(per):
+                        out[base + w] = post(convert(word(b, w, is64)), loc, scale)
+            elif pairs:
                 for w in range(0, per, 2):
                     z0, z1 = convert(word(b, w, is64), word(b, w + 1, is64))
-                    if inside or 0 <= base + w < n:
+                    if 0 <= base + w < n:
                         out[base + w] = post(z0, loc, scale)
-                    if inside or 0 <= base + w + 1 < n:
+                    if 0 <= base + w + 1 < n:
                         out[base + w + 1] = post(z1, loc, scale)
             else:
                 for w in range(per):
-                    if inside or 0 <= base + w < n:
+                    if 0 <= base + w < n:
                         out[base + w] = post(convert(word(b, w, is64)), loc, scale)
 
     return kernel
