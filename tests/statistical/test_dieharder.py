@@ -1,9 +1,10 @@
 """A bounded run of Debian's dieharder on `ctrng raw`: one stream, 16 rank
 streams woven word by word, and 16 adjacent roots woven the same way, each
-through 22 of dieharder's tests at their default sizes (about 90 s an
-input).  Any FAILED verdict fails the test; WEAK verdicts (p outside
-[0.005, 0.995], expected about once in 100 results) are counted and
-reported.  A known-bad control, Philox4x32 cut to 4 rounds, must fail.
+through 22 of dieharder's tests at their default sizes (about 90 s of CPU an
+input; an input's tests run side by side, one per core).  Any FAILED verdict
+fails the test; WEAK verdicts (p outside [0.005, 0.995], expected about once
+in 100 results) are counted and reported.  A known-bad control, Philox4x32
+cut to 4 rounds, must fail.
 
 `.ci/run` installs dieharder; elsewhere these tests skip without it.
 Longer batteries: README, "Statistical testing with PractRand and dieharder".
@@ -13,6 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -33,25 +35,29 @@ def _dieharder():
     return path
 
 
+def _verdict(raw_args, d):
+    """(test, verdict, p-value) for each result line of dieharder test d."""
+    raw = subprocess.Popen([sys.executable, "-m", "ctrng", "raw", "--root", "2024", *raw_args],
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        out = subprocess.run([_dieharder(), "-g", "200", "-d", str(d)], stdin=raw.stdout, capture_output=True,
+                             text=True, timeout=300).stdout
+    finally:
+        raw.stdout.close()
+        raw.kill()
+        raw.wait()
+    lines = [line.split("|") for line in out.splitlines() if line.count("|") >= 5]
+    found = [(cells[0].strip(), cells[5].strip(), float(cells[4])) for cells in lines
+             if cells[5].strip() in ("PASSED", "WEAK", "FAILED")]
+    assert found, f"dieharder -d {d} gave no verdict:\n{out[-2000:]}"
+    return found
+
+
 def _verdicts(raw_args, tests):
-    """(test, verdict, p-value) for each result line of each dieharder test."""
-    results = []
-    for d in tests:
-        raw = subprocess.Popen([sys.executable, "-m", "ctrng", "raw", "--root", "2024", *raw_args],
-                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-        try:
-            out = subprocess.run([_dieharder(), "-g", "200", "-d", str(d)], stdin=raw.stdout, capture_output=True,
-                                 text=True, timeout=300).stdout
-        finally:
-            raw.stdout.close()
-            raw.kill()
-            raw.wait()
-        lines = [line.split("|") for line in out.splitlines() if line.count("|") >= 5]
-        found = [(cells[0].strip(), cells[5].strip(), float(cells[4])) for cells in lines
-                 if cells[5].strip() in ("PASSED", "WEAK", "FAILED")]
-        assert found, f"dieharder -d {d} gave no verdict:\n{out[-2000:]}"
-        results += found
-    return results
+    """The verdicts of several dieharder tests, run side by side, one per core
+    (each is a single-threaded dieharder reading its own `ctrng raw`)."""
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        return [r for found in pool.map(lambda d: _verdict(raw_args, d), tests) for r in found]
 
 
 @pytest.mark.parametrize("name", INPUTS)
