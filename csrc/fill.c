@@ -166,20 +166,20 @@ static void make_groups(const ctrng_kernels *k, const ctrng_stream *s, int kind,
     if (prm && prm->affine) k->affine(kind, prm, dst, groups * per_group);
 }
 
-/* With CTRNG_FILL_STREAM, a call writing at least this many bytes sends them
- * past the caches with non-temporal stores: output that large would leave
- * the cache anyway, and these stores skip reading each line before
- * overwriting it (15-25 % faster for uniform and integer fills into reused
- * memory here; the values are the same). */
+/* With CTRNG_FILL_STREAM, a call writing at least this many bytes of a kind
+ * in stream_pays sends them past the caches with non-temporal stores: output
+ * that large would leave the cache anyway, and these stores skip reading
+ * each line before overwriting it.  The values are the same. */
 #define STREAM_BYTES ((size_t)8 << 20)
 
 /* The kinds that stream: those with cheap transforms, whose fills are bound
  * by memory traffic.  For raw words and normal, truncated normal and
  * Bernoulli draws, ordinary stores overlap the cipher and the transform, and
- * the stage and copy that streaming needs cost more than they save (measured
- * on Zen 3, 10^7 values into reused memory: streaming saves 5-20 % for
- * uniform floats and 64-bit integers, and costs 7-13 % for normals and
- * 10-27 % for raw words). */
+ * the stage and copy that streaming needs cost more than they save.
+ * Measured on Zen 3, 10^7 values into reused memory: streaming saves 4-22 %
+ * for uniform floats and 64-bit integers, and costs 6-13 % for normals and
+ * 6-27 % for raw words (truncated normals and Bernoulli draws: not measured,
+ * left out as being as costly per output byte as normals). */
 static const unsigned char stream_pays[CTRNG_NKINDS] = {
     [CTRNG_UNIFORM_F32] = 1, [CTRNG_UNIFORM_F64] = 1,
     [CTRNG_INTEGERS_32] = 1, [CTRNG_INTEGERS_64] = 1, [CTRNG_INTEGERS_128] = 1,

@@ -109,7 +109,10 @@ def _block_kernel(dist, alg, rounds, affine):
         for bi in range(cuda.grid(1), nblocks, cuda.gridsize(1)):
             b = block_of(alg, rounds, words, first_block + U64(bi))
             base = bi * per - skip
-            if 0 <= base and base + per <= n:  # all but the first and last block: no tests
+            # All but the first and last block take the branch with no bounds
+            # tests: written as one loop with `whole or 0 <= ...`, the tests
+            # compile to 64-bit compares for every element of every block.
+            if 0 <= base and base + per <= n:
                 if pairs:
                     for w in range(0, per, 2):
                         z0, z1 = convert(word(b, w, is64), word(b, w + 1, is64))

@@ -18,6 +18,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from ctrng._fill import cpu_count
+
 BATTERY = [0, 1, 3, 4, 8, 9, 10, 11, 12, 13, 15, 16, 100, 101, 102, 202, 203, 205, 206, 207, 208, 209]
 INPUTS = {
     "one stream": [],
@@ -56,7 +58,7 @@ def _verdict(raw_args, d):
 def _verdicts(raw_args, tests):
     """The verdicts of several dieharder tests, run side by side, one per core
     (each is a single-threaded dieharder reading its own `ctrng raw`)."""
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+    with ThreadPoolExecutor(max_workers=cpu_count()) as pool:
         return [r for found in pool.map(lambda d: _verdict(raw_args, d), tests) for r in found]
 
 

@@ -16,7 +16,7 @@ U64 = np.uint64
 U32 = np.uint32
 M32 = U64(0xFFFFFFFF)
 S11, S12, S32, S63 = U64(11), U64(12), U64(32), U64(63)
-ONE, TWO, THREE, SIX, SEVEN, THIRTY_TWO = U64(1), U64(2), U64(3), U64(6), U64(7), U64(32)
+ONE, TWO, THREE, SIX, SEVEN = U64(1), U64(2), U64(3), U64(6), U64(7)
 
 PHILOX_M32 = (U64(0xD2511F53), U64(0xCD9E8D57))
 PHILOX_W32 = (U64(0x9E3779B9), U64(0xBB67AE85))
@@ -541,7 +541,7 @@ _walk32, _walk64 = _walker(U32), _walker(U64)
 def iperm_walk(params, x, inverse, rounds):
     """Cycle walking: repeat the pass until the value is below n; `rounds`
     is params[2], given apart so that a kernel can fix it at compile time."""
-    if params[1] <= THIRTY_TWO:
+    if params[1] <= S32:
         return _walk32(params, x, inverse, rounds)
     return _walk64(params, x, inverse, rounds)
 
