@@ -34,10 +34,20 @@ SCRIPT = textwrap.dedent("""
                 (cc.integers(k, -7, 7, n, start, np.int32), ctrng.integers(k, -7, 7, n, start, np.int32)),
                 (cc.bernoulli(k, 0.3, n, start), ctrng.bernoulli(k, 0.3, n, start, dtype=np.uint8)),
                 (cc.bernoulli(k, 1.0, n, start), ctrng.bernoulli(k, 1.0, n, start, dtype=np.uint8)),
+                (cc.bernoulli(k, 0.6, n, start, np.bool_), ctrng.bernoulli(k, 0.6, n, start, dtype=np.bool_)),
+                (cc.integers(k, 0, 2**20, n, start, np.uint32), ctrng.integers(k, 0, 2**20, n, start, np.uint32)),
+                (cc.integers(k, -2**31, 2**31, n, start), ctrng.integers(k, -2**31, 2**31, n, start)),
                 (cc.uniform(k, -2.0, 3.0, n, start), ctrng.uniform(k, -2.0, 3.0, n, start, np.float32)),
                 (cc.normal(k, 1.0, 0.5, n, start, np.float64), ctrng.normal(k, 1.0, 0.5, n, start)),
             ]
             ok += [bool(np.array_equal(d.copy_to_host(), h)) for d, h in pairs]
+        # integers(0, 40000): a 32-bit draw x is rejected when x * 40000 mod 2**32
+        # < 2**32 mod 40000 = 27296 (about 13 in 2**21), then redrawn from the
+        # reserved blocks: a few elements on either side of the first one.
+        x = ctrng.random_raw(k, 2**21).astype(np.uint64)
+        i = int(np.flatnonzero((x * np.uint64(40000)) & np.uint64(0xFFFFFFFF) < 27296)[0])
+        ok.append(bool(np.array_equal(cc.integers(k, 0, 40000, 9, i - 4).copy_to_host(),
+                                      ctrng.integers(k, 0, 40000, 9, i - 4))))
         checks[alg] = ok
     out = cuda.device_array((3, 4), np.float32)
     returned = cc.random(ctrng.Key(1), out=out)
@@ -83,7 +93,7 @@ def test_gpu_fills_match_the_cpu_under_the_simulator():
     assert run.returncode == 0, run.stderr[-3000:]
     checks = json.loads(run.stdout.strip().splitlines()[-1])
     for alg in ALGS:
-        assert checks[alg] == [True] * 39, alg
+        assert checks[alg] == [True] * (3 * 16 + 1), alg  # 16 fills at 3 starts, then the retries
     assert checks["out"] == [True, True]
     assert checks["errors"] == ["TypeError", "TypeError", "ValueError", "TypeError", "ValueError", "ValueError",
                                 "ValueError"]

@@ -15,10 +15,10 @@ that the CUDA compiler cannot fuse the two: ``fmul`` in
 True
 
 The kernels are thin users of the device functions in :mod:`ctrng.numba`:
-for raw words, uniforms and normals one thread computes one cipher block and
-writes every element made from it; integers and Bernoulli draws take one
-thread per element.  The block kernels are compiled for one cipher and
-round count (on the first call that needs them) and take the key by value.
+one thread computes one cipher block and writes every element made from it
+(only integers of spans over 2**32, which take 128 bits each, run one
+thread per element).  The kernels are compiled for one cipher and round
+count (on the first call that needs them) and take the key by value.
 """
 
 from __future__ import annotations
@@ -33,9 +33,8 @@ from . import _fill, stateless
 from .key import check_int
 from .index_permutation import IndexPermutation
 from .numba import index_permutation_params, stream_words
-from .numba._device import (M32, ONE, S32, U64, _is64, _pick, bernoulli as bernoulli_draw, block_of, bounded_offset,
-                            box_muller_f32, box_muller_f64, fmul, iperm_walk, truncated_normal, uniform_f64,
-                            unit_f32, unit_f64)
+from .numba._device import (M32, ONE, S32, U64, _pick, block_of, bounded_offset_of, box_muller_f32, box_muller_f64,
+                            fmul, iperm_walk, is64, lemire_accept, retried_offset, truncated_normal, unit_f32, unit_f64)
 
 __all__ = ["random_raw", "random", "uniform", "standard_normal", "normal", "integers", "bernoulli",
            "index_permutation", "permute", "as_device_array"]
@@ -68,6 +67,11 @@ def _identity(x):
 
 
 @register_jitable
+def _as_int64(x):
+    return np.int64(x)
+
+
+@register_jitable
 def _keep(x, loc, scale):
     return x
 
@@ -77,95 +81,158 @@ def _affine(x, loc, scale):
     return fmul(x, scale) + loc
 
 
-# By distribution code: (bits per word, two words per pair of elements, the
-# conversion); raw uint64 words have no code of their own.
+# Each distribution below is (bits per word, whether words go in pairs, maker);
+# maker(alg, rounds, option) gives the device function that turns stream
+# words into output elements, given the kernel's parameter tuple `prm`:
+# value(x, prm, words, pos) for one word x, the stream's element `pos` in
+# words of that many bits, or value(x0, x1, prm) -> two elements for a pair.
+
+def _converted(convert):
+    """Raw words and uniforms; option: map x to x * scale + loc, prm =
+    (loc, scale) in the output's precision."""
+    def make(alg, rounds, affine):
+        post = _affine if affine else _keep
+
+        @register_jitable
+        def value(x, prm, words, pos):
+            return post(convert(x), prm[0], prm[1])
+        return value
+    return make
+
+
+def _paired(convert):
+    """Normals (Box-Muller: two words, two elements); option and prm as
+    for _converted."""
+    def make(alg, rounds, affine):
+        post = _affine if affine else _keep
+
+        @register_jitable
+        def value(x0, x1, prm):
+            z0, z1 = convert(x0, x1)
+            return post(z0, prm[0], prm[1]), post(z1, prm[0], prm[1])
+        return value
+    return make
+
+
+def _integers(bits):
+    """Integers from one 32- or 64-bit draw each; prm = (span, 2**bits mod
+    (span + 1), low) as uint64; option: a signed output."""
+    def make(alg, rounds, signed):
+        cast = _as_int64 if signed else _identity
+
+        @register_jitable
+        def value(x, prm, words, pos):
+            span, threshold, low = prm
+            ok, off = lemire_accept(bits, span + ONE, threshold, x)
+            if not ok:
+                off = retried_offset(alg, rounds, words, span, bits, pos)
+            return cast(low + off)  # modulo 2**64, as the dtype wraps
+        return value
+    return make
+
+
+def _plain(value):
+    """A value function that needs no compile-time choice."""
+    return lambda alg, rounds, option: value
+
+
+@register_jitable
+def _bernoulli(x, prm, words, pos):
+    """prm = (threshold, certain) as uint64."""
+    return 1 if prm[1] or x < prm[0] else 0
+
+
+@register_jitable
+def _truncated(x, prm, words, pos):
+    """prm = (plo, width, flip, alpha, beta, mean, std), as
+    ctrng.init.trunc_normal_ computes them."""
+    return truncated_normal(unit_f64(x), prm[0], prm[1], prm[2], prm[3], prm[4], prm[5], prm[6])
+
+
+# Raw uint64 words have no code of their own.
 _DISTRIBUTIONS = {
-    _fill.RAW32: (32, False, _identity),
-    "raw64": (64, False, _identity),
-    _fill.UNIFORM_F32: (32, False, unit_f32),
-    _fill.UNIFORM_F64: (64, False, unit_f64),
-    _fill.NORMAL_F32: (32, True, box_muller_f32),
-    _fill.NORMAL_F64: (64, True, box_muller_f64),
+    _fill.RAW32: (32, False, _converted(_identity)),
+    "raw64": (64, False, _converted(_identity)),
+    _fill.UNIFORM_F32: (32, False, _converted(unit_f32)),
+    _fill.UNIFORM_F64: (64, False, _converted(unit_f64)),
+    _fill.NORMAL_F32: (32, True, _paired(box_muller_f32)),
+    _fill.NORMAL_F64: (64, True, _paired(box_muller_f64)),
+    _fill.INTEGERS_32: (32, False, _integers(32)),
+    _fill.INTEGERS_64: (64, False, _integers(64)),
+    _fill.BERNOULLI: (64, False, _plain(_bernoulli)),
+    _fill.TRUNCNORM_F64: (64, False, _plain(_truncated)),
 }
 
 
 @functools.lru_cache(maxsize=None)
-def _block_kernel(dist, alg, rounds, affine):
+def _block_kernel(dist, alg, rounds, option):
     """The kernel writing elements [first_block * per + skip, ... + n) of
-    distribution `dist`, compiled for one cipher and round count (the
-    algorithm dispatch and the round loop then vanish: about 2.5x faster on
-    an H100 than reading them from `words` at run time); with `affine`,
-    x * scale + loc in the output's precision."""
-    bits, pairs, convert = _DISTRIBUTIONS[dist]
+    distribution `dist`, one thread per cipher block, compiled for one
+    cipher and round count (the algorithm dispatch and the round loop then
+    vanish: about 2.5x faster on an H100 than reading them from `words` at
+    run time) and for `option` (see _DISTRIBUTIONS)."""
+    bits, pairs, make = _DISTRIBUTIONS[dist]
+    value = make(U64(alg), rounds, option)
     word = _word32 if bits == 32 else _word64
-    is64 = bool(_is64((alg,)))  # the device functions' own test, on the code alone
-    per = (256 if is64 else 128) // bits  # words per cipher block
-    post = _affine if affine else _keep
+    wide = bool(is64(U64(alg)))  # the device functions' own test
+    per = (256 if wide else 128) // bits  # words per cipher block
     alg = U64(alg)
 
     @cuda.jit
-    def kernel(words, first_block, skip, n, loc, scale, out):
+    def kernel(words, first_block, skip, n, prm, out):
         nblocks = (skip + n + per - 1) // per
         for bi in range(cuda.grid(1), nblocks, cuda.gridsize(1)):
-            b = block_of(alg, rounds, words, first_block + U64(bi))
+            p = first_block + U64(bi)
+            b = block_of(alg, rounds, words, p)
             base = bi * per - skip
+            pos = p * U64(per)  # the stream's element at word 0 (integers' retries need it)
             # All but the first and last block take the branch with no bounds
             # tests: written as one loop with `whole or 0 <= ...`, the tests
             # compile to 64-bit compares for every element of every block.
             if 0 <= base and base + per <= n:
                 if pairs:
                     for w in range(0, per, 2):
-                        z0, z1 = convert(word(b, w, is64), word(b, w + 1, is64))
-                        out[base + w] = post(z0, loc, scale)
-                        out[base + w + 1] = post(z1, loc, scale)
+                        z0, z1 = value(word(b, w, wide), word(b, w + 1, wide), prm)
+                        out[base + w] = z0
+                        out[base + w + 1] = z1
                 else:
                     for w in range(per):
-                        out[base + w] = post(convert(word(b, w, is64)), loc, scale)
+                        out[base + w] = value(word(b, w, wide), prm, words, pos + U64(w))
             elif pairs:
                 for w in range(0, per, 2):
-                    z0, z1 = convert(word(b, w, is64), word(b, w + 1, is64))
+                    z0, z1 = value(word(b, w, wide), word(b, w + 1, wide), prm)
                     if 0 <= base + w < n:
-                        out[base + w] = post(z0, loc, scale)
+                        out[base + w] = z0
                     if 0 <= base + w + 1 < n:
-                        out[base + w + 1] = post(z1, loc, scale)
+                        out[base + w + 1] = z1
             else:
                 for w in range(per):
                     if 0 <= base + w < n:
-                        out[base + w] = post(convert(word(b, w, is64)), loc, scale)
+                        out[base + w] = value(word(b, w, wide), prm, words, pos + U64(w))
 
     return kernel
 
 
-@cuda.jit
-def _integers_kernel(words, span, low, signed, start, n, out):
-    for j in range(cuda.grid(1), n, cuda.gridsize(1)):
-        v = low + bounded_offset(words, span, start + U64(j))  # modulo 2**64, as the dtype wraps
-        if signed:
-            out[j] = np.int64(v)
-        else:
-            out[j] = v
+@functools.lru_cache(maxsize=None)
+def _wide_integers_kernel(alg, rounds, signed):
+    """Integers from 128-bit draws (spans over 2**32), one thread each."""
+    cast = _as_int64 if signed else _identity
+    alg = U64(alg)
 
+    @cuda.jit
+    def kernel(words, span, low, start, out):
+        for j in range(cuda.grid(1), out.size, cuda.gridsize(1)):
+            out[j] = cast(low + bounded_offset_of(alg, rounds, words, span, start + U64(j)))
 
-@cuda.jit
-def _bernoulli_kernel(words, threshold, certain, start, n, out):
-    for j in range(cuda.grid(1), n, cuda.gridsize(1)):
-        out[j] = 1 if certain or bernoulli_draw(words, threshold, start + U64(j)) else 0
-
-
-@cuda.jit
-def _truncated_kernel(words, start, plo, width, flip, alpha, beta, mean, std, out):
-    for j in range(cuda.grid(1), out.size, cuda.gridsize(1)):
-        out[j] = truncated_normal(uniform_f64(words, start + U64(j)), plo, width, flip, alpha, beta, mean, std)
+    return kernel
 
 
 def truncated_normal_fill(key, start, args, out):
     """Fill the CUDA array `out` as ctrng.init.trunc_normal_ fills elements
     [start, start + out.size): args = (plo, width, flip, alpha, beta, mean,
     std) as that function computes them."""
-    flat = _device_out(out, None, as_device_array(out).dtype)
-    start = _check(key, start, flat.size, _fill.UNIFORM_F64)
-    if flat.size:
-        _launch(_truncated_kernel, flat.size, _words(key), U64(start), *args, flat)
+    dt = as_device_array(out).dtype
+    _fill_blocks(_fill.TRUNCNORM_F64, key, None, start, dt, out, args)
 
 
 def _words(key):
@@ -176,9 +243,10 @@ def _words(key):
     return tuple(stream_words(key))
 
 
-def _launch(kernel, work, *args):
-    blocks = max(1, min(MAX_GRID, -(-work // THREADS_PER_BLOCK)))
-    kernel[blocks, THREADS_PER_BLOCK](*args)
+def _launch(kernel, work, *args, threads=None):
+    """Launch over `work` threads' worth of items, at most MAX_GRID blocks."""
+    threads = threads or THREADS_PER_BLOCK
+    kernel[max(1, min(MAX_GRID, -(-work // threads))), threads](*args)
 
 
 def as_device_array(obj):
@@ -216,29 +284,31 @@ def _check(key, start, n, kind, words=1):
     return start
 
 
-def _fill_blocks(kind, key, n, start, dt, out, affine=None):
-    """The block kernels: every element takes dt.itemsize stream bytes (kind
-    RAW32 with uint64 elements: two words each); affine = (loc, scale) maps
-    float results to x * scale + loc."""
-    raw64 = kind == _fill.RAW32 and dt.itemsize == 8
+def _fill_blocks(dist, key, n, start, dt, out, prm=(0.0, 1.0), option=False):
+    """Fill `out` (or a new array of n elements of dt) with elements [start,
+    ...) of distribution `dist` by its block kernel; prm and option as
+    _DISTRIBUTIONS says (the default prm: loc 0, scale 1)."""
+    bits = _DISTRIBUTIONS[dist][0]
     flat = _device_out(out, n, dt)
-    start = _check(key, start, flat.size, kind, 2 if raw64 else 1)
+    if dist == "raw64":
+        start = _check(key, start, flat.size, _fill.RAW32, 2)
+    else:
+        start = _check(key, start, flat.size, dist)
     if flat.size:
-        per = key.block_bytes // dt.itemsize
+        per = key.block_bytes * 8 // bits
         first_block, skip = divmod(start, per)
         nblocks = (skip + flat.size + per - 1) // per
-        loc, scale = affine or (0, 1)
-        cast = dt.type if dt.kind == "f" else np.float64
         words = _words(key)
-        kernel = _block_kernel("raw64" if raw64 else kind, int(words[0]), int(words[1]), affine is not None)
-        _launch(kernel, nblocks, words, U64(first_block), skip, flat.size, cast(loc), cast(scale), flat)
+        kernel = _block_kernel(dist, int(words[0]), int(words[1]), option)
+        target = flat.view(np.uint8) if dt == np.bool_ else flat
+        _launch(kernel, nblocks, words, U64(first_block), skip, flat.size, prm, target)
     return out if out is not None else flat
 
 
 def random_raw(key, n=None, start=0, dtype=np.uint32, out=None):
     """Raw words on the GPU; the same bits as ctrng.random_raw."""
     dt = stateless.check_dtype(dtype, (np.uint32, np.uint64), "random_raw")
-    return _fill_blocks(_fill.RAW32, key, n, start, dt, out)
+    return _fill_blocks("raw64" if dt.itemsize == 8 else _fill.RAW32, key, n, start, dt, out)
 
 
 def random(key, n=None, start=0, dtype=np.float32, out=None):
@@ -253,14 +323,14 @@ def uniform(key, low=0.0, high=1.0, n=None, start=0, dtype=np.float32, out=None)
     output's precision, as ctrng.uniform."""
     dt = stateless.check_dtype(dtype, (np.float32, np.float64), "uniform")
     low, high = stateless.check_interval(low, high)
-    return _fill_blocks(stateless.float_kind(True, dt), key, n, start, dt, out, (low, high - low))
+    return _fill_blocks(stateless.float_kind(True, dt), key, n, start, dt, out, (dt.type(low), dt.type(high - low)), True)
 
 
 def normal(key, loc=0.0, scale=1.0, n=None, start=0, dtype=np.float32, out=None):
     """Normal variates on the GPU: z * scale + loc, as ctrng.normal."""
     dt = stateless.check_dtype(dtype, (np.float32, np.float64), "normal")
     loc, scale = stateless.check_loc_scale(loc, scale)
-    return _fill_blocks(stateless.float_kind(False, dt), key, n, start, dt, out, (loc, scale))
+    return _fill_blocks(stateless.float_kind(False, dt), key, n, start, dt, out, (dt.type(loc), dt.type(scale)), True)
 
 
 def standard_normal(key, n=None, start=0, dtype=np.float32, out=None):
@@ -275,11 +345,17 @@ def integers(key, low, high, n=None, start=0, dtype=np.int64, out=None):
     as ctrng.integers."""
     dt = stateless.check_dtype(dtype, stateless.INT_DTYPES, "integers")
     kind, prm = stateless.integer_params(low, high, dt)
+    signed = dt.kind == "i"
+    if kind != _fill.INTEGERS_128:
+        bits = _DISTRIBUTIONS[kind][0]
+        threshold = (1 << bits) % (prm.range + 1)
+        return _fill_blocks(kind, key, n, start, dt, out, (U64(prm.range), U64(threshold), U64(prm.low)), signed)
     flat = _device_out(out, n, dt)
     start = _check(key, start, flat.size, kind)
     if flat.size:
-        _launch(_integers_kernel, flat.size, _words(key), U64(prm.range),
-                U64(prm.low), dt.kind == "i", U64(start), flat.size, flat)
+        words = _words(key)
+        kernel = _wide_integers_kernel(int(words[0]), int(words[1]), signed)
+        _launch(kernel, flat.size, words, U64(prm.range), U64(prm.low), U64(start), flat)
     return out if out is not None else flat
 
 
@@ -288,12 +364,7 @@ def bernoulli(key, p, n=None, start=0, dtype=np.uint8, out=None):
     ctrng.bernoulli."""
     dt = stateless.check_dtype(dtype, (np.bool_, np.uint8), "bernoulli")
     prm = stateless.bernoulli_params(p)
-    flat = _device_out(out, n, dt)
-    start = _check(key, start, flat.size, _fill.BERNOULLI)
-    if flat.size:
-        _launch(_bernoulli_kernel, flat.size, _words(key), U64(prm.threshold),
-                bool(prm.certain), U64(start), flat.size, flat.view(np.uint8) if dt == np.bool_ else flat)
-    return out if out is not None else flat
+    return _fill_blocks(_fill.BERNOULLI, key, n, start, dt, out, (U64(prm.threshold), U64(bool(prm.certain))))
 
 
 # -- index permutations ---------------------------------------------------------
@@ -301,6 +372,7 @@ def bernoulli(key, p, n=None, start=0, dtype=np.uint8, out=None):
 def _permutation_kernels(rounds):
     """The "indices" and "gather" kernels for permutations of `rounds`
     rounds; the parameters come as a tuple (see _words)."""
+    tile = THREADS_PER_BLOCK  # rows a thread block gathers at a time
 
     @cuda.jit
     def indices(params, start, out):
@@ -309,18 +381,30 @@ def _permutation_kernels(rounds):
 
     @cuda.jit
     def gather(params, src, out):
-        """out row j = src row p[j]; rows are `src.shape[1]` elements."""
-        width = src.shape[1]
-        for t in range(cuda.grid(1), out.shape[0] * width, cuda.gridsize(1)):
-            j = t // width
-            out[j, t - j * width] = src[iperm_walk(params, U64(j), False, rounds), t - j * width]
+        """out row j = src row p[j].  A thread block takes `tile` rows at a
+        time: each thread walks to the source of one row, then the block
+        copies the rows with consecutive threads on consecutive elements, so
+        the writes, and the reads within a row, coalesce, and p[j] is
+        computed once per row, not once per element."""
+        source = cuda.shared.array(tile, np.int64)
+        n, width = src.shape[0], U64(src.shape[1])
+        me = cuda.threadIdx.x
+        for first in range(cuda.blockIdx.x * tile, n, cuda.gridDim.x * tile):
+            if first + me < n:
+                source[me] = np.int64(iperm_walk(params, U64(first + me), False, rounds))
+            cuda.syncthreads()
+            for t in range(U64(me), U64(min(tile, n - first)) * width, U64(tile)):
+                r = t // width
+                out[first + r, t - r * width] = src[source[r], t - r * width]
+            cuda.syncthreads()
 
-    return {"indices": indices, "gather": gather}
+    return {"indices": indices, "gather": gather, "tile": tile}
 
 
 def _permutation_launch(which, perm, work, *args):
     params = index_permutation_params(perm)
-    _launch(_permutation_kernels(int(params[2]))[which], work, tuple(params), *args)
+    kernels = _permutation_kernels(int(params[2]))
+    _launch(kernels[which], work, tuple(params), *args, threads=kernels["tile"])
 
 
 def index_permutation(key, n, start=0, count=None, out=None):
@@ -340,8 +424,8 @@ def index_permutation(key, n, start=0, count=None, out=None):
 def permute(key, x, out=None):
     """The rows of the CUDA array `x` (axis 0) in the order of
     ``ctrng.IndexPermutation(key, len(x))``: ``out[j] = x[p[j]]``, the same
-    as ``x[ctrng.IndexPermutation(key, len(x))[:]]`` on the CPU.  Each
-    thread computes its p[j] on the spot; nothing else is stored."""
+    as ``x[ctrng.IndexPermutation(key, len(x))[:]]`` on the CPU.  Each p[j]
+    is computed on the spot, once per row; nothing else is stored."""
     src = as_device_array(x)
     if src.ndim == 0:
         raise ValueError("x must have at least one dimension")
@@ -353,5 +437,5 @@ def permute(key, x, out=None):
         raise ValueError(f"out must be a C-contiguous {src.dtype} array of shape {src.shape}")
     if src.size:
         shape = (n, src.size // n)
-        _permutation_launch("gather", IndexPermutation(key, n), src.size, src.reshape(shape), dst.reshape(shape))
+        _permutation_launch("gather", IndexPermutation(key, n), n, src.reshape(shape), dst.reshape(shape))
     return out if out is not None else dst

@@ -127,8 +127,9 @@ def threefry4x64(c0, c1, c2, c3, k0, k1, k2, k3, rounds):
 
 
 @register_jitable
-def _is64(words):
-    return words[0] == ONE or words[0] == THREE
+def is64(alg):
+    """True for the 4x64 ciphers (algorithm codes 1 and 3)."""
+    return alg == ONE or alg == THREE
 
 
 @register_jitable
@@ -164,25 +165,37 @@ def _pick(b, j):
 
 
 @register_jitable
+def raw32_of(alg, rounds, words, i):
+    """random_raw32 with the algorithm code and round count given apart."""
+    i = U64(i)
+    if is64(alg):
+        w = _pick(block_of(alg, rounds, words, i >> THREE), (i >> ONE) & THREE)
+        return (w >> S32) if i & ONE else (w & M32)
+    return _pick(block_of(alg, rounds, words, i >> TWO), i & THREE)
+
+
+@register_jitable
+def raw64_of(alg, rounds, words, i):
+    """random_raw64 with the algorithm code and round count given apart."""
+    i = U64(i)
+    if is64(alg):
+        return _pick(block_of(alg, rounds, words, i >> TWO), i & THREE)
+    b = block_of(alg, rounds, words, i >> ONE)
+    if i & ONE:
+        return (b[3] << S32) | b[2]
+    return (b[1] << S32) | b[0]
+
+
+@register_jitable
 def random_raw32(words, i):
     """uint32 element i of the stream (as a uint64)."""
-    i = U64(i)
-    if _is64(words):
-        w = _pick(stream_block(words, i >> THREE), (i >> ONE) & THREE)
-        return (w >> S32) if i & ONE else (w & M32)
-    return _pick(stream_block(words, i >> TWO), i & THREE)
+    return raw32_of(words[0], int(words[1]), words, i)
 
 
 @register_jitable
 def random_raw64(words, i):
     """uint64 element i of the stream."""
-    i = U64(i)
-    if _is64(words):
-        return _pick(stream_block(words, i >> TWO), i & THREE)
-    b = stream_block(words, i >> ONE)
-    if i & ONE:
-        return (b[3] << S32) | b[2]
-    return (b[1] << S32) | b[0]
+    return raw64_of(words[0], int(words[1]), words, i)
 
 
 @register_jitable
@@ -230,7 +243,7 @@ def _mulmod(a, b, m):
 
 
 @register_jitable
-def _draw_bits(span):
+def draw_bits(span):
     """Bits one draw takes for offsets in [0, span], as ctrng.integers picks
     them: 32 up to span 2**16 - 1, 64 up to 2**32 - 1, else 128."""
     if span <= U64(0xFFFF):
@@ -241,16 +254,25 @@ def _draw_bits(span):
 
 
 @register_jitable
-def _lemire(span, bits, x0, x1):
+def lemire_accept(bits, m, threshold, x):
+    """(accepted, offset) of a 32- or 64-bit draw x for offsets in [0, m),
+    given threshold = 2**bits mod m."""
+    if bits == 32:
+        p = x * m
+        return (p & M32) >= threshold, p >> S32
+    hi, lo = mulhilo64(x, m)
+    return lo >= threshold, hi
+
+
+@register_jitable
+def lemire(span, bits, x0, x1):
     """(accepted, offset) of one draw, as csrc/lemire.h (x0 the low, x1 the
     high word of a 128-bit draw)."""
     m = span + ONE
     if bits == 32:
-        p = x0 * m
-        return (p & M32) >= ((U64(0x100000000) - m) % m), p >> S32
+        return lemire_accept(32, m, (U64(0x100000000) - m) % m, x0)
     if bits == 64:
-        hi, lo = mulhilo64(x0, m)
-        return lo >= (U64(0) - m) % m, hi
+        return lemire_accept(64, m, (U64(0) - m) % m, x0)
     if span == ~U64(0):
         return True, x1
     h0, l0 = mulhilo64(x0, m)
@@ -264,33 +286,46 @@ def _lemire(span, bits, x0, x1):
 
 
 @register_jitable
-def bounded_offset(words, span, i):
-    """Offset in [0, span] of element i of ctrng.integers(key, low,
-    low + span + 1): the integer is low + offset.  Exactly unbiased, with the
-    C core's draws and retries."""
-    i = U64(i)
-    span = U64(span)
-    bits = _draw_bits(span)
-    if bits == 32:
-        x0, x1 = random_raw32(words, i), U64(0)
-    elif bits == 64:
-        x0, x1 = random_raw64(words, i), U64(0)
-    else:
-        x0, x1 = random_raw64(words, TWO * i), random_raw64(words, TWO * i + ONE)
-    ok, off = _lemire(span, bits, x0, x1)
-    r = U64(0)
+def retried_offset(alg, rounds, words, span, bits, i):
+    """The offset of integer element i whose first draw was rejected, from
+    the C core's retries: retry r reads the first bits of block
+    2^63 | i << 6 | r."""
+    ok, off, r = False, U64(0), U64(0)
     while not ok and r < U64(64):
-        # Retry r reads the first bits of block 2^63 | i << 6 | r.
-        b = stream_block(words, (ONE << S63) | (i << SIX) | r)
-        if _is64(words):
+        b = block_of(alg, rounds, words, (ONE << S63) | (i << SIX) | r)
+        if is64(alg):
             x0, x1 = b[0], b[1]
         else:
             x0, x1 = (b[1] << S32) | b[0], (b[3] << S32) | b[2]
         if bits == 32:
             x0 = x0 & M32
-        ok, off = _lemire(span, bits, x0, x1)
+        ok, off = lemire(span, bits, x0, x1)
         r += ONE
     return off
+
+
+@register_jitable
+def bounded_offset_of(alg, rounds, words, span, i):
+    """bounded_offset with the algorithm code and round count given apart."""
+    i = U64(i)
+    span = U64(span)
+    bits = draw_bits(span)
+    if bits == 32:
+        x0, x1 = raw32_of(alg, rounds, words, i), U64(0)
+    elif bits == 64:
+        x0, x1 = raw64_of(alg, rounds, words, i), U64(0)
+    else:
+        x0, x1 = raw64_of(alg, rounds, words, TWO * i), raw64_of(alg, rounds, words, TWO * i + ONE)
+    ok, off = lemire(span, bits, x0, x1)
+    return off if ok else retried_offset(alg, rounds, words, span, bits, i)
+
+
+@register_jitable
+def bounded_offset(words, span, i):
+    """Offset in [0, span] of element i of ctrng.integers(key, low,
+    low + span + 1): the integer is low + offset.  Exactly unbiased, with the
+    C core's draws and retries."""
+    return bounded_offset_of(words[0], int(words[1]), words, span, i)
 
 
 # ---- standard normal: the C core's Box-Muller, operation for operation ------
