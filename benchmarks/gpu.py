@@ -14,9 +14,14 @@ for every size, on the same GPU:
 each call on its own (the best of --repeat), then the plain fill and the
 uniform fill made --repeat times back to back (the host's launch work
 hidden behind the previous call).
+Also integers(0, 1000) into int64 (against cupy.random.randint and torch's
+random_) and Bernoulli draws into uint8.
 Then permutations of 2**29 64-bit elements (--perm-log2): the index
 permutation alone, a permuted copy of an int64 array, and
-cupy.random.permutation, with a bit check against the CPU first.
+cupy.random.permutation, with a bit check against the CPU first; the index
+permutation at the worst size (2**28 + 1, where half the values walk
+again), and a permuted copy of the rows of a (2**20, 128) float32 array
+against cupy.take by cupy.random.permutation.
 Prints GB/s written, elements per second and ratios; nothing is asserted.
 """
 
@@ -65,7 +70,11 @@ def check_bits(key, n):
              ("raw u64", lambda o: cc.random_raw(key, dtype=np.uint64, out=o), np.uint64,
               lambda s, m: ctrng.random_raw(key, m, s, np.uint64)),
              ("normal f32", lambda o: cc.standard_normal(key, out=o), np.float32,
-              lambda s, m: ctrng.standard_normal(key, m, s, np.float32))]
+              lambda s, m: ctrng.standard_normal(key, m, s, np.float32)),
+             ("integers(0, 1000) i64", lambda o: cc.integers(key, 0, 1000, out=o), np.int64,
+              lambda s, m: ctrng.integers(key, 0, 1000, m, s)),
+             ("bernoulli(0.3) u8", lambda o: cc.bernoulli(key, 0.3, out=o), np.uint8,
+              lambda s, m: ctrng.bernoulli(key, 0.3, m, s, dtype=np.uint8))]
     for name, fill, dtype, cpu in cases:
         out = cuda.device_array(n, dtype)
         fill(out)
@@ -164,8 +173,31 @@ def main(argv=None):
                              ("ctrng uniform f32", "torch rand_ f32"), ("ctrng normal f32", "torch randn f32")]:
             if theirs in rows:
                 print(f"  {ours} / {theirs}: {rows[theirs] / rows[ours]:.2f}x")
+        del f32, u32
+        integers_and_bernoulli(key, n, args.repeat, cupy, torch)
     permutations(key, 1 << args.perm_log2, args.repeat, cupy)
     return 0
+
+
+def integers_and_bernoulli(key, n, repeat, cupy, torch):
+    """integers(0, 1000) into int64 against CuPy's and torch's, and
+    Bernoulli(0.3) draws into uint8, as GB/s written."""
+    i64 = cuda.device_array(n, np.int64)
+    u8 = cuda.device_array(n, np.uint8)
+    rows = {"ctrng integers(0, 1000) i64": (gpu_time(lambda: cc.integers(key, 0, 1000, out=i64), repeat), 8),
+            "ctrng bernoulli(0.3) u8": (gpu_time(lambda: cc.bernoulli(key, 0.3, out=u8), repeat), 1)}
+    if cupy is not None:
+        rows["cupy randint(0, 1000) i64"] = (
+            gpu_time(lambda: cupy.random.randint(0, 1000, n, dtype=cupy.int64), repeat), 8)
+    if torch is not None:
+        t64 = torch.empty(n, dtype=torch.int64, device="cuda")
+        rows["torch random_(0, 1000) i64"] = (gpu_time(lambda: t64.random_(0, 1000), repeat), 8)
+    for name, (t, size) in rows.items():
+        print(f"  {name:<32} {t * 1e3:8.3f} ms  {n * size / t / 1e9:8.1f} GB/s")
+    ours = rows["ctrng integers(0, 1000) i64"][0]
+    for theirs in ("cupy randint(0, 1000) i64", "torch random_(0, 1000) i64"):
+        if theirs in rows:
+            print(f"  ctrng integers / {theirs}: {rows[theirs][0] / ours:.2f}x")
 
 
 def permutations(key, n, repeat, cupy):
@@ -186,6 +218,25 @@ def permutations(key, n, repeat, cupy):
     if cupy is not None:
         for ours in ("ctrng index_permutation", "ctrng permute int64"):
             print(f"  {ours} / cupy.random.permutation: {rows['cupy.random.permutation'] / rows[ours]:.2f}x")
+    del idx, src, dst
+    odd = n // 2 + 1  # the worst case: half the values walk again
+    idx = cuda.device_array(odd, np.int64)
+    t = gpu_time(lambda: cc.index_permutation(key, odd, out=idx), repeat)
+    print(f"  ctrng index_permutation, n = {odd:,}: {t * 1e3:.3f} ms, {odd / t / 1e9:.2f} G elements/s")
+    del idx
+    r = max(1, n // 512)  # rows of 128 float32: 1/4 of n's int64 bytes
+    x = cuda.to_device(np.arange(r * 128, dtype=np.float32).reshape(r, 128))
+    y = cuda.device_array((r, 128), np.float32)
+    ok = np.array_equal(cc.permute(key, x, out=y)[:64].copy_to_host(),
+                        x[:].copy_to_host()[ctrng.IndexPermutation(key, r)[:64]])
+    t = gpu_time(lambda: cc.permute(key, x, out=y), repeat)
+    line = f"  ctrng permute rows ({r:,}, 128) f32 ({'identical to' if ok else 'DIFFERS from'} the CPU): " \
+           f"{t * 1e3:.3f} ms, {2 * x.nbytes / t / 1e9:.1f} GB/s read + written"
+    if cupy is not None:
+        cx = cupy.asarray(x)
+        theirs = gpu_time(lambda: cupy.take(cx, cupy.random.permutation(r), axis=0), repeat)
+        line += f"; cupy.take(x, cupy.random.permutation) {theirs * 1e3:.3f} ms ({theirs / t:.2f}x)"
+    print(line)
 
 
 @cuda.jit
