@@ -34,7 +34,7 @@ from .key import check_int
 from .index_permutation import IndexPermutation
 from .numba import index_permutation_params, stream_words
 from .numba._device import (M32, ONE, S32, U64, _pick, block_of, bounded_offset_of, box_muller_f32, box_muller_f64,
-                            fmul, iperm_walk, is64, lemire_accept, retried_offset, truncated_normal, unit_f32, unit_f64)
+                            fmul, iperm_fill, iperm_walk, is64, lemire_accept, retried_offset, truncated_normal, unit_f32, unit_f64)
 
 __all__ = ["random_raw", "random", "uniform", "standard_normal", "normal", "integers", "bernoulli",
            "index_permutation", "permute", "as_device_array"]
@@ -376,8 +376,7 @@ def _permutation_kernels(rounds):
 
     @cuda.jit
     def indices(params, start, out):
-        for j in range(cuda.grid(1), out.size, cuda.gridsize(1)):
-            out[j] = np.int64(iperm_walk(params, start + U64(j), False, rounds))
+        iperm_fill(params, start, cuda.grid(1), cuda.gridsize(1), out, rounds)
 
     @cuda.jit
     def gather(params, src, out):

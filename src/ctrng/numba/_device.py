@@ -566,10 +566,25 @@ def _walker(W):
             x = once(params, x, inverse, rounds)
         return U64(x)
 
-    return walk
+    @register_jitable
+    def walk_many(params, start, j, step, out, rounds):
+        """out[j] = walk(start + j) for j, j + step, ... below out.size,
+        taking the next index as soon as a walk ends: the lanes of a GPU
+        warp then make one pass each per step of the loop, instead of all
+        waiting for the longest walk (about 6 passes for 32 lanes where
+        the mean is 2)."""
+        x = W(start + U64(j))
+        while j < out.size:
+            x = once(params, x, False, rounds)
+            if x < params[0]:
+                out[j] = np.int64(x)
+                j += step
+                x = W(start + U64(j))
+
+    return walk, walk_many
 
 
-_walk32, _walk64 = _walker(U32), _walker(U64)
+(_walk32, _walk_many32), (_walk64, _walk_many64) = _walker(U32), _walker(U64)
 
 
 @register_jitable
@@ -579,6 +594,16 @@ def iperm_walk(params, x, inverse, rounds):
     if params[1] <= S32:
         return _walk32(params, x, inverse, rounds)
     return _walk64(params, x, inverse, rounds)
+
+
+@register_jitable
+def iperm_fill(params, start, j, step, out, rounds):
+    """out[j] = element start + j of the permutation, for j, j + step, ...
+    below out.size (rounds as for iperm_walk)."""
+    if params[1] <= S32:
+        _walk_many32(params, start, j, step, out, rounds)
+    else:
+        _walk_many64(params, start, j, step, out, rounds)
 
 
 @register_jitable
