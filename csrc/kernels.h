@@ -25,8 +25,8 @@ typedef void (*ctrng_transform_fn)(const ctrng_stream *s, const ctrng_params *pr
                                    const uint32_t *raw, size_t n, uint64_t first,
                                    void *out);
 
-/* loc + scale * x over n finished uniform or normal values (still in L1),
- * in their precision: x * scale, then + loc. */
+/* loc + scale * x over n finished normal values (still in L1), in their
+ * precision: x * scale, then + loc (uniform values get it as they are made). */
 typedef void (*ctrng_affine_fn)(int kind, const ctrng_params *prm, void *out, size_t n);
 
 /* out[j] = the standard normal quantile of p[j], j < n (n a multiple of 4). */
@@ -36,12 +36,20 @@ typedef void (*ctrng_ndtri_fn)(const double *p, size_t n, double *out);
  * before it returns). */
 typedef void (*ctrng_copy_fn)(void *dst, const void *src, size_t bytes);
 
+/* Philox4x32 blocks [block, block + nblocks), nblocks a multiple of 4 and
+ * at most 64 rounds, made into the values of one cheap kind as the cipher
+ * stores them (the put steps of transforms.h); first is the element index
+ * of the first value. */
+typedef void (*ctrng_fused_fn)(const ctrng_stream *s, const ctrng_params *prm, uint64_t block,
+                               size_t nblocks, uint64_t first, void *out);
+
 typedef struct {
     ctrng_blocks_fn blocks[4];
     ctrng_transform_fn transform[CTRNG_NKINDS];
     ctrng_affine_fn affine;
     ctrng_ndtri_fn ndtri;
     ctrng_copy_fn stream_copy;
+    ctrng_fused_fn philox4x32_fused[CTRNG_NKINDS]; /* NULL where a table has none */
 } ctrng_kernels;
 
 extern const ctrng_kernels ctrng_kernels_portable;

@@ -1,7 +1,7 @@
 /* The AVX2 kernel table: Philox4x32 twelve blocks a pass (three vectors in
- * flight), Threefry4x32 eight and Threefry4x64 four blocks a vector;
- * Philox4x64 keeps the portable kernel.  Bit-identical to the scalar block
- * functions. */
+ * flight), fused with the cheap transforms; Threefry4x32 eight and
+ * Threefry4x64 four blocks a vector; Philox4x64 keeps the portable kernel.
+ * Bit-identical to the scalar block functions and the transforms. */
 #include "kernels.h"
 
 #ifdef CTRNG_HAVE_AVX2
@@ -70,18 +70,33 @@ CTRNG_TARGET static inline void counter8(uint64_t p, __m256i *lo, __m256i *hi)
         x3 = t_;                                                                      \
     } while (0)
 
-/* Store four blocks held as PHILOX_ROUND leaves them, block after block. */
-CTRNG_TARGET static inline void store4x4(uint32_t *out, __m256i x0, __m256i x1, __m256i x2, __m256i x3)
+/* The 16 words of four blocks held as PHILOX_ROUND leaves them, in stream
+ * order: words 0-7 in *a, 8-15 in *b. */
+CTRNG_TARGET static inline void words4x4(__m256i x0, __m256i x1, __m256i x2, __m256i x3, __m256i *a, __m256i *b)
 {
     __m256i w01 = _mm256_blend_epi32(x0, _mm256_slli_epi64(x1, 32), 0xAA);
     __m256i w23 = _mm256_blend_epi32(x2, _mm256_slli_epi64(x3, 32), 0xAA);
     __m256i lo = _mm256_unpacklo_epi64(w01, w23), hi = _mm256_unpackhi_epi64(w01, w23);
-    _mm256_storeu_si256((__m256i *)out, _mm256_permute2x128_si256(lo, hi, 0x20));
-    _mm256_storeu_si256((__m256i *)(out + 8), _mm256_permute2x128_si256(lo, hi, 0x31));
+    *a = _mm256_permute2x128_si256(lo, hi, 0x20);
+    *b = _mm256_permute2x128_si256(lo, hi, 0x31);
+}
+
+/* Words w .. w + 7 of a run into the sink, by kind (a constant wherever
+ * this is inlined, so the switch folds away). */
+CTRNG_TARGET static inline __attribute__((always_inline)) void put(const sink_avx2 *c, int kind, size_t w, __m256i x)
+{
+    switch (kind) {
+    case CTRNG_UNIFORM_F32: put_uniform_f32_avx2(c, w, (v8u)x); break;
+    case CTRNG_UNIFORM_F64: put_uniform_f64_avx2(c, w, (v8u)x); break;
+    case CTRNG_INTEGERS_32: put_integers_32_avx2(c, w, (v8u)x); break;
+    case CTRNG_INTEGERS_64: put_integers_64_avx2(c, w, (v8u)x); break;
+    default: put_raw32_avx2(c, w, (v8u)x);
+    }
 }
 
 /* Blocks block + i .. block + i + 4 sets - 1, in `sets` sets of four
- * consecutive blocks (a statement of philox4x32_passes, using its locals). */
+ * consecutive blocks, into the sink (a statement of philox4x32_passes,
+ * using its locals). */
 #define PHILOX_SETS(sets)                                                         \
     do {                                                                          \
         __m256i x0[sets], x1[sets], x2[sets], x3[sets];                           \
@@ -94,18 +109,24 @@ CTRNG_TARGET static inline void store4x4(uint32_t *out, __m256i x0, __m256i x1, 
         _Pragma("GCC unroll 64") for (int r = 0; r < rounds; r++)                 \
             _Pragma("GCC unroll 4") for (int j = 0; j < (sets); j++)              \
                 PHILOX_ROUND(x0[j], x1[j], x2[j], x3[j], K0[r], K1[r]);           \
-        _Pragma("GCC unroll 4") for (int j = 0; j < (sets); j++)                  \
-            store4x4(out + 4 * i + 16 * j, x0[j], x1[j], x2[j], x3[j]);           \
+        _Pragma("GCC unroll 4") for (int j = 0; j < (sets); j++) {                \
+            __m256i a_, b_;                                                       \
+            words4x4(x0[j], x1[j], x2[j], x3[j], &a_, &b_);                       \
+            put(c, kind, 4 * i + 16 * j, a_);                                     \
+            put(c, kind, 4 * i + 16 * j + 8, b_);                                 \
+        }                                                                         \
     } while (0)
 
-/* Blocks block + i for i in [0, 4 * (nblocks / 4)): twelve a pass (three
- * sets in flight hide the multiply latency, and their 12 state vectors, the
- * two multipliers and one temporary fit the 16 registers), then four at a
- * time.  `rounds` is a compile-time constant at the hot call site, so the
- * rounds unroll and the renaming costs no moves; the round keys are
- * broadcast once per call. */
+/* Blocks block + i for i in [0, 4 * (nblocks / 4)), as values of `kind`
+ * into the sink: twelve a pass (three sets in flight hide the multiply
+ * latency, and their 12 state vectors, the two multipliers and one
+ * temporary fit the 16 registers), then four at a time.  `rounds` and
+ * `kind` are compile-time constants at the hot call sites, so the rounds
+ * unroll, the renaming costs no moves, and the values go out with the
+ * cipher's stores; the round keys are broadcast once per call. */
 CTRNG_TARGET static inline __attribute__((always_inline)) size_t
-philox4x32_passes(const ctrng_stream *s, uint64_t block, size_t nblocks, uint32_t *out, int rounds)
+philox4x32_passes(const ctrng_stream *s, uint64_t block, size_t nblocks, const sink_avx2 *c, int kind,
+                  int rounds)
 {
     const __m256i M0 = _mm256_set1_epi64x(CTRNG_PHILOX4X32_M0);
     const __m256i M1 = _mm256_set1_epi64x(CTRNG_PHILOX4X32_M1);
@@ -124,7 +145,31 @@ philox4x32_passes(const ctrng_stream *s, uint64_t block, size_t nblocks, uint32_
     return i;
 }
 
-CTRNG_PHILOX4X32_BLOCKS(philox4x32_blocks, philox4x32_passes)
+/* Raw words: the cipher's words themselves. */
+CTRNG_TARGET static inline __attribute__((always_inline)) size_t
+philox4x32_raw(const ctrng_stream *s, uint64_t block, size_t nblocks, uint32_t *out, int rounds)
+{
+    sink_avx2 c = {.out = (unsigned char *)out};
+    return philox4x32_passes(s, block, nblocks, &c, CTRNG_RAW32, rounds);
+}
+
+/* The fused kernels of the cheap kinds (ctrng_fused_fn). */
+#define PHILOX4X32_FUSED(kind)                                                                   \
+    CTRNG_TARGET static void fused_##kind(const ctrng_stream *s, const ctrng_params *prm, uint64_t block, \
+                                          size_t nblocks, uint64_t first, void *out)              \
+    {                                                                                            \
+        sink_avx2 c = sink_for_avx2(s, prm, CTRNG_##kind, first, out);                           \
+        if (s->rounds == 10)                                                                     \
+            philox4x32_passes(s, block, nblocks, &c, CTRNG_##kind, 10);                          \
+        else                                                                                     \
+            philox4x32_passes(s, block, nblocks, &c, CTRNG_##kind, s->rounds);                   \
+    }
+PHILOX4X32_FUSED(UNIFORM_F32)
+PHILOX4X32_FUSED(UNIFORM_F64)
+PHILOX4X32_FUSED(INTEGERS_32)
+PHILOX4X32_FUSED(INTEGERS_64)
+
+CTRNG_PHILOX4X32_BLOCKS(philox4x32_blocks, philox4x32_raw)
 
 #define ROTL32(x, r) _mm256_or_si256(_mm256_slli_epi32(x, r), _mm256_srli_epi32(x, 32 - (r)))
 #define ROTL64(x, r) _mm256_or_si256(_mm256_slli_epi64(x, r), _mm256_srli_epi64(x, 64 - (r)))
@@ -236,5 +281,7 @@ const ctrng_kernels ctrng_kernels_avx2 = {
     {philox4x32_blocks, ctrng_blocks_portable, ctrng_threefry4x32_blocks_avx2, ctrng_threefry4x64_blocks_avx2},
     CTRNG_TRANSFORMS,
     ctrng_stream_copy_avx2,
+    {[CTRNG_UNIFORM_F32] = fused_UNIFORM_F32, [CTRNG_UNIFORM_F64] = fused_UNIFORM_F64,
+     [CTRNG_INTEGERS_32] = fused_INTEGERS_32, [CTRNG_INTEGERS_64] = fused_INTEGERS_64},
 };
 #endif

@@ -51,17 +51,51 @@ CTRNG_TARGET static void FN(raw32)(const ctrng_stream *s, const ctrng_params *pr
     memcpy(out, raw, n * 4);
 }
 
-/* ---- uniform -------------------------------------------------------------- */
+/* ---- the cheap transforms, 8 stream words at a time ----------------------
+ * Uniform floats and integers from 32- and 64-bit draws are written as
+ * `put` steps: put(c, w, x) turns stream words w .. w + 7 of a run (x) into
+ * their values and stores them where the sink says.  The transforms below
+ * loop over a chunk of raw words with them; a cipher kernel holding its
+ * words in registers calls them directly (CTRNG_FUSED_KINDS), so the values
+ * leave with the cipher's own stores instead of another pass over a
+ * buffer. */
+typedef struct {
+    const ctrng_stream *s;
+    const ctrng_params *prm;
+    uint64_t first;     /* element index of word 0's value */
+    unsigned char *out; /* where it goes */
+    int affine;         /* uniform: loc + scale * x, in the output's precision */
+    float loc32, scale32;
+    double loc64, scale64;
+    uint64_t low, range, t; /* integers: offset + low; Lemire's threshold 2^w mod m */
+    int bytes;              /* integers: 4 or 8 bytes each */
+} FN(sink);
 
-CTRNG_TARGET static void FN(uniform_f32)(const ctrng_stream *s, const ctrng_params *prm,
-                                         const uint32_t *raw, size_t n, uint64_t first, void *out)
+CTRNG_TARGET static inline FN(sink) FN(sink_for)(const ctrng_stream *s, const ctrng_params *prm, int kind,
+                                                 uint64_t first, void *out)
 {
-    (void)s; (void)prm; (void)first;
-    float *o = out;
-    for (size_t i = 0; i < n; i += 8) {
-        v8u w = LOAD(v8u, raw + i);
-        STORE(o + i, __builtin_convertvector((v8i)(w >> 8), v8f) * 0x1p-24f);
+    FN(sink) c = {s, prm, first, out, 0, 0.0f, 1.0f, 0.0, 1.0, 0, 0, 0, 0};
+    if (prm && (kind == CTRNG_UNIFORM_F32 || kind == CTRNG_UNIFORM_F64) && prm->affine) {
+        c.affine = 1;
+        c.loc32 = (float)prm->loc, c.scale32 = (float)prm->scale;
+        c.loc64 = prm->loc, c.scale64 = prm->scale;
+    } else if (kind == CTRNG_INTEGERS_32 || kind == CTRNG_INTEGERS_64) {
+        c.low = prm->low, c.range = prm->range, c.bytes = prm->out_bytes;
+        c.t = kind == CTRNG_INTEGERS_32 ? ctrng_lemire32_threshold(prm->range)
+                                        : ctrng_lemire64_threshold(prm->range);
     }
+    return c;
+}
+
+CTRNG_TARGET static inline __attribute__((always_inline)) void FN(put_raw32)(const FN(sink) *c, size_t w, v8u x)
+{
+    STORE((uint32_t *)c->out + w, x);
+}
+
+CTRNG_TARGET static inline __attribute__((always_inline)) void FN(put_uniform_f32)(const FN(sink) *c, size_t w, v8u x)
+{
+    v8f v = __builtin_convertvector((v8i)(x >> 8), v8f) * 0x1p-24f;
+    STORE((float *)c->out + w, c->affine ? v * c->scale32 + c->loc32 : v);
 }
 
 /* (w >> 11) * 2^-53, exactly: 52 bits through the exponent trick, plus the
@@ -73,13 +107,90 @@ CTRNG_TARGET static inline v4d FN(u64_to_unit)(v4u w)
     return hi + (v4d)((-bit) & 0x3CA0000000000000ull);
 }
 
-CTRNG_TARGET static void FN(uniform_f64)(const ctrng_stream *s, const ctrng_params *prm,
-                                         const uint32_t *raw, size_t n, uint64_t first, void *out)
+CTRNG_TARGET static inline __attribute__((always_inline)) void FN(put_uniform_f64)(const FN(sink) *c, size_t w, v8u x)
 {
-    (void)s; (void)prm; (void)first;
-    double *o = out;
-    for (size_t i = 0; i < n; i += 4) STORE(o + i, FN(u64_to_unit)(LOAD(v4u, raw + 2 * i)));
+    v4d v = FN(u64_to_unit)((v4u)x);
+    STORE((double *)c->out + w / 2, c->affine ? v * c->scale64 + c->loc64 : v);
 }
+
+/* Store offsets + low as 4- or 8-byte integers (wrapping, as the dtype does);
+ * 8-byte ones widen one 128-bit half at a time (a 512-bit vector type would
+ * go through the stack on AVX2). */
+CTRNG_TARGET static inline void FN(store_u32_offsets)(void *out, size_t i, int bytes, v8u off,
+                                                     uint64_t low)
+{
+    if (bytes == 4) {
+        STORE((uint32_t *)out + i, off + (uint32_t)low);
+    } else {
+        v4u32 h0 = LOAD(v4u32, (const uint32_t *)&off), h1 = LOAD(v4u32, (const uint32_t *)&off + 4);
+        STORE((uint64_t *)out + i, CTRNG_WIDEN4(h0) + low);
+        STORE((uint64_t *)out + i + 4, CTRNG_WIDEN4(h1) + low);
+    }
+}
+
+/* Redraw the values at elements i .. i + lanes - 1 whose lanes are set in
+ * bad (rare: out of line). */
+static __attribute__((noinline)) void FN(fix_rejected)(const FN(sink) *c, int kind, size_t i,
+                                                       const uint64_t *bad, size_t lanes)
+{
+    for (size_t j = 0; j < lanes; j++) {
+        if (!bad[j]) continue;
+        uint64_t v = c->low + ctrng_integer_retry(c->s, kind, c->range, c->first + i + j);
+        if (c->bytes == 4)
+            ((uint32_t *)c->out)[i + j] = (uint32_t)v;
+        else
+            ((uint64_t *)c->out)[i + j] = v;
+    }
+}
+
+/* 32-bit draws, range < 2^16: x m = b 2^16 + a with a, b < 2^32. */
+CTRNG_TARGET static inline __attribute__((always_inline)) void FN(put_integers_32)(const FN(sink) *c, size_t w, v8u x)
+{
+    uint32_t m = (uint32_t)c->range + 1;
+    v8u a = (x & 0xffffu) * m, b = (x >> 16) * m;
+    v8u mid = b + (a >> 16);
+    v8u lo = (mid << 16) | (a & 0xffffu);
+    v8u bad = (v8u)(lo < (uint32_t)c->t);
+    FN(store_u32_offsets)(c->out, w, c->bytes, mid >> 16, c->low);
+    if (__builtin_expect(CTRNG_ANY8(bad), 0)) {
+        uint64_t b64[8];
+        for (int j = 0; j < 8; j++) b64[j] = bad[j];
+        FN(fix_rejected)(c, CTRNG_INTEGERS_32, w, b64, 8);
+    }
+}
+
+/* 64-bit draws, range < 2^32: x m = b 2^32 + a with x = xh 2^32 + xl. */
+CTRNG_TARGET static inline __attribute__((always_inline)) void FN(put_integers_64)(const FN(sink) *c, size_t w, v8u x8)
+{
+    v4u x = (v4u)x8, off, bad = {0, 0, 0, 0};
+    size_t i = w / 2;
+    if (c->range == 0xffffffffu) { /* m = 2^32: the high word is the offset */
+        off = x >> 32;
+    } else {
+        v4u m = (v4u){0, 0, 0, 0} + (c->range + 1);
+        v4u a = CTRNG_MUL32(x & 0xffffffffu, m), b = CTRNG_MUL32(x >> 32, m);
+        v4u mid = b + (a >> 32);
+        off = mid >> 32;
+        bad = (v4u)(((mid << 32) | (a & 0xffffffffu)) < c->t);
+    }
+    if (c->bytes == 4)
+        STORE((uint32_t *)c->out + i, __builtin_convertvector(off, v4u32) + (uint32_t)c->low);
+    else
+        STORE((uint64_t *)c->out + i, off + c->low);
+    if (__builtin_expect(CTRNG_ANY4(bad), 0)) {
+        uint64_t b64[4];
+        for (int j = 0; j < 4; j++) b64[j] = bad[j];
+        FN(fix_rejected)(c, CTRNG_INTEGERS_64, i, b64, 4);
+    }
+}
+
+/* The transform of a kind with a put step: n values from n * `words` raw
+ * words. */
+#define PUT_TRANSFORM(name, kind, words)                                                             CTRNG_TARGET static void FN(name)(const ctrng_stream *s, const ctrng_params *prm,                                                  const uint32_t *raw, size_t n, uint64_t first, void *out)      {                                                                                                    FN(sink) c = FN(sink_for)(s, prm, kind, first, out);                                             for (size_t w = 0; w < n * (words); w += 8) FN(put_##name)(&c, w, LOAD(v8u, raw + w));        }
+PUT_TRANSFORM(uniform_f32, CTRNG_UNIFORM_F32, 1)
+PUT_TRANSFORM(uniform_f64, CTRNG_UNIFORM_F64, 2)
+PUT_TRANSFORM(integers_32, CTRNG_INTEGERS_32, 1)
+PUT_TRANSFORM(integers_64, CTRNG_INTEGERS_64, 2)
 
 /* ---- normal: Box-Muller with our own log, sin and cos ---------------------
  * z_2k = r cos(theta), z_2k+1 = r sin(theta), r = sqrt(-2 ln u), from the
@@ -315,90 +426,7 @@ CTRNG_TARGET static void FN(truncnorm_f64)(const ctrng_stream *s, const ctrng_pa
     FN(truncnorm)(prm, raw, n, out, 0);
 }
 
-/* ---- bounded integers ------------------------------------------------------ */
-
-/* Store offsets + low as 4- or 8-byte integers (wrapping, as the dtype does);
- * 8-byte ones widen one 128-bit half at a time (a 512-bit vector type would
- * go through the stack on AVX2). */
-CTRNG_TARGET static inline void FN(store_u32_offsets)(void *out, size_t i, int bytes, v8u off,
-                                                     uint64_t low)
-{
-    if (bytes == 4) {
-        STORE((uint32_t *)out + i, off + (uint32_t)low);
-    } else {
-        v4u32 h0 = LOAD(v4u32, (const uint32_t *)&off), h1 = LOAD(v4u32, (const uint32_t *)&off + 4);
-        STORE((uint64_t *)out + i, CTRNG_WIDEN4(h0) + low);
-        STORE((uint64_t *)out + i + 4, CTRNG_WIDEN4(h1) + low);
-    }
-}
-
-CTRNG_TARGET static inline void FN(fix_rejected)(const ctrng_stream *s, const ctrng_params *prm,
-                                                int kind, void *out, size_t i, const uint64_t *bad,
-                                                size_t lanes, uint64_t first)
-{
-    for (size_t j = 0; j < lanes; j++) {
-        if (!bad[j]) continue;
-        uint64_t v = prm->low + ctrng_integer_retry(s, kind, prm->range, first + i + j);
-        if (prm->out_bytes == 4)
-            ((uint32_t *)out)[i + j] = (uint32_t)v;
-        else
-            ((uint64_t *)out)[i + j] = v;
-    }
-}
-
-/* 32-bit draws, range < 2^16: x m = b 2^16 + a with a, b < 2^32. */
-CTRNG_TARGET static void FN(integers_32)(const ctrng_stream *s, const ctrng_params *prm,
-                                         const uint32_t *raw, size_t n, uint64_t first, void *out)
-{
-    uint32_t m = (uint32_t)prm->range + 1, t = ctrng_lemire32_threshold(prm->range);
-    const uint64_t low = prm->low;
-    const int bytes = prm->out_bytes;
-    for (size_t i = 0; i < n; i += 8) {
-        v8u x = LOAD(v8u, raw + i);
-        v8u a = (x & 0xffffu) * m, b = (x >> 16) * m;
-        v8u mid = b + (a >> 16);
-        v8u lo = (mid << 16) | (a & 0xffffu);
-        v8u bad = (v8u)(lo < t);
-        FN(store_u32_offsets)(out, i, bytes, mid >> 16, low);
-        if (__builtin_expect(CTRNG_ANY8(bad), 0)) {
-            uint64_t b64[8];
-            for (int j = 0; j < 8; j++) b64[j] = bad[j];
-            FN(fix_rejected)(s, prm, CTRNG_INTEGERS_32, out, i, b64, 8, first);
-        }
-    }
-}
-
-/* 64-bit draws, range < 2^32: x m = b 2^32 + a with x = xh 2^32 + xl. */
-CTRNG_TARGET static void FN(integers_64)(const ctrng_stream *s, const ctrng_params *prm,
-                                         const uint32_t *raw, size_t n, uint64_t first, void *out)
-{
-    uint64_t t = ctrng_lemire64_threshold(prm->range);
-    v4u m = (v4u){0, 0, 0, 0} + (prm->range + 1);
-    int full = prm->range == 0xffffffffu; /* m = 2^32: the high word is the offset */
-    const uint64_t low = prm->low;
-    const int bytes = prm->out_bytes;
-    for (size_t i = 0; i < n; i += 4) {
-        v4u x = LOAD(v4u, raw + 2 * i);
-        v4u off, bad = {0, 0, 0, 0};
-        if (full) {
-            off = x >> 32;
-        } else {
-            v4u a = CTRNG_MUL32(x & 0xffffffffu, m), b = CTRNG_MUL32(x >> 32, m);
-            v4u mid = b + (a >> 32);
-            off = mid >> 32;
-            bad = (v4u)(((mid << 32) | (a & 0xffffffffu)) < t);
-        }
-        if (bytes == 4)
-            STORE((uint32_t *)out + i, __builtin_convertvector(off, v4u32) + (uint32_t)low);
-        else
-            STORE((uint64_t *)out + i, off + low);
-        if (__builtin_expect(CTRNG_ANY4(bad), 0)) {
-            uint64_t b64[4];
-            for (int j = 0; j < 4; j++) b64[j] = bad[j];
-            FN(fix_rejected)(s, prm, CTRNG_INTEGERS_64, out, i, b64, 4, first);
-        }
-    }
-}
+/* ---- bounded integers from 128-bit draws ----------------------------------- */
 
 /* 128-bit draws: rare (ranges of 2^32 or more), kept scalar. */
 CTRNG_TARGET static void FN(integers_128)(const ctrng_stream *s, const ctrng_params *prm,
@@ -430,16 +458,16 @@ CTRNG_TARGET static void FN(bernoulli)(const ctrng_stream *s, const ctrng_params
     }
 }
 
-/* ---- affine map ---------------------------------------------------------- */
+/* ---- affine map of normals (uniform floats take theirs in their put) ----- */
 
 CTRNG_TARGET static void FN(affine)(int kind, const ctrng_params *prm, void *out, size_t n)
 {
-    if (kind == CTRNG_UNIFORM_F32 || kind == CTRNG_NORMAL_F32) {
+    if (kind == CTRNG_NORMAL_F32) {
         float *o = out, loc = (float)prm->loc, scale = (float)prm->scale;
         size_t i = 0;
         for (; i + 8 <= n; i += 8) STORE(o + i, LOAD(v8f, o + i) * scale + loc);
         for (; i < n; i++) o[i] = o[i] * scale + loc;
-    } else if (kind == CTRNG_UNIFORM_F64 || kind == CTRNG_NORMAL_F64) {
+    } else if (kind == CTRNG_NORMAL_F64) {
         double *o = out, loc = prm->loc, scale = prm->scale;
         size_t i = 0;
         for (; i + 4 <= n; i += 4) STORE(o + i, LOAD(v4d, o + i) * scale + loc);
