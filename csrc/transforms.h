@@ -56,12 +56,11 @@ CTRNG_TARGET static void FN(raw32)(const ctrng_stream *s, const ctrng_params *pr
  * `put` steps: put(c, w, x) turns stream words w .. w + 7 of a run (x) into
  * their values and stores them where the sink says.  The transforms below
  * loop over a chunk of raw words with them; a cipher kernel holding its
- * words in registers calls them directly (CTRNG_FUSED_KINDS), so the values
+ * words in registers calls them directly (kernels_avx2.c), so the values
  * leave with the cipher's own stores instead of another pass over a
  * buffer. */
 typedef struct {
     const ctrng_stream *s;
-    const ctrng_params *prm;
     uint64_t first;     /* element index of word 0's value */
     unsigned char *out; /* where it goes */
     int affine;         /* uniform: loc + scale * x, in the output's precision */
@@ -74,7 +73,7 @@ typedef struct {
 CTRNG_TARGET static inline FN(sink) FN(sink_for)(const ctrng_stream *s, const ctrng_params *prm, int kind,
                                                  uint64_t first, void *out)
 {
-    FN(sink) c = {s, prm, first, out, 0, 0.0f, 1.0f, 0.0, 1.0, 0, 0, 0, 0};
+    FN(sink) c = {.s = s, .first = first, .out = out};
     if (prm && (kind == CTRNG_UNIFORM_F32 || kind == CTRNG_UNIFORM_F64) && prm->affine) {
         c.affine = 1;
         c.loc32 = (float)prm->loc, c.scale32 = (float)prm->scale;
@@ -186,7 +185,13 @@ CTRNG_TARGET static inline __attribute__((always_inline)) void FN(put_integers_6
 
 /* The transform of a kind with a put step: n values from n * `words` raw
  * words. */
-#define PUT_TRANSFORM(name, kind, words)                                                             CTRNG_TARGET static void FN(name)(const ctrng_stream *s, const ctrng_params *prm,                                                  const uint32_t *raw, size_t n, uint64_t first, void *out)      {                                                                                                    FN(sink) c = FN(sink_for)(s, prm, kind, first, out);                                             for (size_t w = 0; w < n * (words); w += 8) FN(put_##name)(&c, w, LOAD(v8u, raw + w));        }
+#define PUT_TRANSFORM(name, kind, words)                                                         \
+    CTRNG_TARGET static void FN(name)(const ctrng_stream *s, const ctrng_params *prm,            \
+                                      const uint32_t *raw, size_t n, uint64_t first, void *out)  \
+    {                                                                                            \
+        FN(sink) c = FN(sink_for)(s, prm, kind, first, out);                                     \
+        for (size_t w = 0; w < n * (words); w += 8) FN(put_##name)(&c, w, LOAD(v8u, raw + w));    \
+    }
 PUT_TRANSFORM(uniform_f32, CTRNG_UNIFORM_F32, 1)
 PUT_TRANSFORM(uniform_f64, CTRNG_UNIFORM_F64, 2)
 PUT_TRANSFORM(integers_32, CTRNG_INTEGERS_32, 1)
