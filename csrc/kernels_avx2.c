@@ -81,8 +81,8 @@ CTRNG_TARGET static inline void words4x4(__m256i x0, __m256i x1, __m256i x2, __m
     *b = _mm256_permute2x128_si256(lo, hi, 0x31);
 }
 
-/* Words w .. w + 7 of a run into the sink, by kind (a constant wherever
- * this is inlined, so the switch folds away). */
+/* Words w .. w + 7 of a run into the sink, by kind (which never changes
+ * within a call, so the switch's branch is always predicted). */
 CTRNG_TARGET static inline __attribute__((always_inline)) void put(const sink_avx2 *c, int kind, size_t w, __m256i x)
 {
     switch (kind) {
@@ -120,10 +120,8 @@ CTRNG_TARGET static inline __attribute__((always_inline)) void put(const sink_av
 /* Blocks block + i for i in [0, 4 * (nblocks / 4)), as values of `kind`
  * into the sink: twelve a pass (three sets in flight hide the multiply
  * latency, and their 12 state vectors, the two multipliers and one
- * temporary fit the 16 registers), then four at a time.  `rounds` and
- * `kind` are compile-time constants at the hot call sites, so the rounds
- * unroll, the renaming costs no moves, and the values go out with the
- * cipher's stores; the round keys are broadcast once per call. */
+ * temporary fit the 16 registers), then four at a time.  The round keys are
+ * broadcast once per call. */
 CTRNG_TARGET static inline __attribute__((always_inline)) size_t
 philox4x32_passes(const ctrng_stream *s, uint64_t block, size_t nblocks, const sink_avx2 *c, int kind,
                   int rounds)
@@ -145,12 +143,37 @@ philox4x32_passes(const ctrng_stream *s, uint64_t block, size_t nblocks, const s
     return i;
 }
 
-/* Raw words: the cipher's words themselves. */
-CTRNG_TARGET static inline __attribute__((always_inline)) size_t
-philox4x32_raw(const ctrng_stream *s, uint64_t block, size_t nblocks, uint32_t *out, int rounds)
+/* Two instances, one for every kind: ten rounds as a compile-time constant
+ * (the rounds unroll and the renaming costs no moves) and any count up to
+ * 64.  (One instance per kind and round count as well measured no faster,
+ * and made this file take five times as long to compile with the
+ * sanitizers.) */
+CTRNG_TARGET static __attribute__((noinline)) size_t
+philox4x32_10(const ctrng_stream *s, uint64_t block, size_t nblocks, const sink_avx2 *c, int kind)
 {
+    return philox4x32_passes(s, block, nblocks, c, kind, 10);
+}
+
+CTRNG_TARGET static __attribute__((noinline)) size_t
+philox4x32_any(const ctrng_stream *s, uint64_t block, size_t nblocks, const sink_avx2 *c, int kind)
+{
+    return philox4x32_passes(s, block, nblocks, c, kind, s->rounds);
+}
+
+CTRNG_TARGET static inline size_t philox4x32_run(const ctrng_stream *s, uint64_t block, size_t nblocks,
+                                                 const sink_avx2 *c, int kind)
+{
+    return s->rounds == 10 ? philox4x32_10(s, block, nblocks, c, kind)
+                           : philox4x32_any(s, block, nblocks, c, kind);
+}
+
+/* Raw words: the cipher's words themselves. */
+CTRNG_TARGET static inline size_t philox4x32_raw(const ctrng_stream *s, uint64_t block, size_t nblocks,
+                                                 uint32_t *out, int rounds)
+{
+    (void)rounds; /* philox4x32_run reads it from s */
     sink_avx2 c = {.out = (unsigned char *)out};
-    return philox4x32_passes(s, block, nblocks, &c, CTRNG_RAW32, rounds);
+    return philox4x32_run(s, block, nblocks, &c, CTRNG_RAW32);
 }
 
 /* The fused kernels of the cheap kinds (ctrng_fused_fn). */
@@ -159,10 +182,7 @@ philox4x32_raw(const ctrng_stream *s, uint64_t block, size_t nblocks, uint32_t *
                                           size_t nblocks, uint64_t first, void *out)              \
     {                                                                                            \
         sink_avx2 c = sink_for_avx2(s, prm, CTRNG_##kind, first, out);                           \
-        if (s->rounds == 10)                                                                     \
-            philox4x32_passes(s, block, nblocks, &c, CTRNG_##kind, 10);                          \
-        else                                                                                     \
-            philox4x32_passes(s, block, nblocks, &c, CTRNG_##kind, s->rounds);                   \
+        philox4x32_run(s, block, nblocks, &c, CTRNG_##kind);                                     \
     }
 PHILOX4X32_FUSED(UNIFORM_F32)
 PHILOX4X32_FUSED(UNIFORM_F64)
