@@ -167,13 +167,16 @@ CTRNG_TARGET static inline size_t philox4x32_run(const ctrng_stream *s, uint64_t
                            : philox4x32_any(s, block, nblocks, c, kind);
 }
 
-/* Raw words: the cipher's words themselves. */
-CTRNG_TARGET static inline size_t philox4x32_raw(const ctrng_stream *s, uint64_t block, size_t nblocks,
-                                                 uint32_t *out, int rounds)
+/* Raw words: the cipher's words themselves; round counts over 64 and the
+ * last blocks short of a set of four through the portable blocks. */
+CTRNG_TARGET static void philox4x32_blocks(const ctrng_stream *s, uint64_t block, size_t nblocks, uint32_t *out)
 {
-    (void)rounds; /* philox4x32_run reads it from s */
-    sink_avx2 c = {.out = (unsigned char *)out};
-    return philox4x32_run(s, block, nblocks, &c, CTRNG_RAW32);
+    size_t i = 0;
+    if (s->rounds <= 64) {
+        sink_avx2 c = {.out = (unsigned char *)out};
+        i = philox4x32_run(s, block, nblocks, &c, CTRNG_RAW32);
+    }
+    ctrng_blocks_portable(s, block + i, nblocks - i, out + 4 * i);
 }
 
 /* The fused kernels of the cheap kinds (ctrng_fused_fn). */
@@ -188,8 +191,6 @@ PHILOX4X32_FUSED(UNIFORM_F32)
 PHILOX4X32_FUSED(UNIFORM_F64)
 PHILOX4X32_FUSED(INTEGERS_32)
 PHILOX4X32_FUSED(INTEGERS_64)
-
-CTRNG_PHILOX4X32_BLOCKS(philox4x32_blocks, philox4x32_raw)
 
 #define ROTL32(x, r) _mm256_or_si256(_mm256_slli_epi32(x, r), _mm256_srli_epi32(x, 32 - (r)))
 #define ROTL64(x, r) _mm256_or_si256(_mm256_slli_epi64(x, r), _mm256_srli_epi64(x, 64 - (r)))
