@@ -173,7 +173,6 @@ def main(argv=None):
                              ("ctrng uniform f32", "torch rand_ f32"), ("ctrng normal f32", "torch randn f32")]:
             if theirs in rows:
                 print(f"  {ours} / {theirs}: {rows[theirs] / rows[ours]:.2f}x")
-        del f32, u32
         integers_and_bernoulli(key, n, args.repeat, cupy, torch)
     permutations(key, 1 << args.perm_log2, args.repeat, cupy)
     return 0
@@ -218,17 +217,15 @@ def permutations(key, n, repeat, cupy):
     if cupy is not None:
         for ours in ("ctrng index_permutation", "ctrng permute int64"):
             print(f"  {ours} / cupy.random.permutation: {rows['cupy.random.permutation'] / rows[ours]:.2f}x")
-    del idx, src, dst
     odd = n // 2 + 1  # the worst case: half the values walk again
-    idx = cuda.device_array(odd, np.int64)
-    t = gpu_time(lambda: cc.index_permutation(key, odd, out=idx), repeat)
+    odd_idx = cuda.device_array(odd, np.int64)
+    t = gpu_time(lambda: cc.index_permutation(key, odd, out=odd_idx), repeat)
     print(f"  ctrng index_permutation, n = {odd:,}: {t * 1e3:.3f} ms, {odd / t / 1e9:.2f} G elements/s")
-    del idx
     r = max(1, n // 512)  # rows of 128 float32: 1/4 of n's int64 bytes
-    x = cuda.to_device(np.arange(r * 128, dtype=np.float32).reshape(r, 128))
+    host = np.arange(r * 128, dtype=np.float32).reshape(r, 128)
+    x = cuda.to_device(host)
     y = cuda.device_array((r, 128), np.float32)
-    ok = np.array_equal(cc.permute(key, x, out=y)[:64].copy_to_host(),
-                        x[:].copy_to_host()[ctrng.IndexPermutation(key, r)[:64]])
+    ok = np.array_equal(cc.permute(key, x, out=y)[:64].copy_to_host(), host[ctrng.IndexPermutation(key, r)[:64]])
     t = gpu_time(lambda: cc.permute(key, x, out=y), repeat)
     line = f"  ctrng permute rows ({r:,}, 128) f32 ({'identical to' if ok else 'DIFFERS from'} the CPU): " \
            f"{t * 1e3:.3f} ms, {2 * x.nbytes / t / 1e9:.1f} GB/s read + written"

@@ -181,8 +181,9 @@ CTRNG_TARGET static void philox4x32_blocks(const ctrng_stream *s, uint64_t block
 
 /* The fused kernels of the cheap kinds (ctrng_fused_fn). */
 #define PHILOX4X32_FUSED(kind)                                                                   \
-    CTRNG_TARGET static void fused_##kind(const ctrng_stream *s, const ctrng_params *prm, uint64_t block, \
-                                          size_t nblocks, uint64_t first, void *out)              \
+    CTRNG_TARGET static void fused_##kind(const ctrng_stream *s, const ctrng_params *prm,        \
+                                          uint64_t block, size_t nblocks, uint64_t first,        \
+                                          void *out)                                             \
     {                                                                                            \
         sink_avx2 c = sink_for_avx2(s, prm, CTRNG_##kind, first, out);                           \
         philox4x32_run(s, block, nblocks, &c, CTRNG_##kind);                                     \

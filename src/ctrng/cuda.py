@@ -34,7 +34,8 @@ from .key import check_int
 from .index_permutation import IndexPermutation
 from .numba import index_permutation_params, stream_words
 from .numba._device import (M32, ONE, S32, U64, _pick, block_of, bounded_offset_of, box_muller_f32, box_muller_f64,
-                            fmul, iperm_fill, iperm_walk, is64, lemire_accept, retried_offset, truncated_normal, unit_f32, unit_f64)
+                            fmul, iperm_fill, iperm_walk, is64, lemire_accept, retried_offset, truncated_normal,
+                            unit_f32, unit_f64)
 
 __all__ = ["random_raw", "random", "uniform", "standard_normal", "normal", "integers", "bernoulli",
            "index_permutation", "permute", "as_device_array"]
@@ -323,14 +324,16 @@ def uniform(key, low=0.0, high=1.0, n=None, start=0, dtype=np.float32, out=None)
     output's precision, as ctrng.uniform."""
     dt = stateless.check_dtype(dtype, (np.float32, np.float64), "uniform")
     low, high = stateless.check_interval(low, high)
-    return _fill_blocks(stateless.float_kind(True, dt), key, n, start, dt, out, (dt.type(low), dt.type(high - low)), True)
+    prm = (dt.type(low), dt.type(high - low))
+    return _fill_blocks(stateless.float_kind(True, dt), key, n, start, dt, out, prm, True)
 
 
 def normal(key, loc=0.0, scale=1.0, n=None, start=0, dtype=np.float32, out=None):
     """Normal variates on the GPU: z * scale + loc, as ctrng.normal."""
     dt = stateless.check_dtype(dtype, (np.float32, np.float64), "normal")
     loc, scale = stateless.check_loc_scale(loc, scale)
-    return _fill_blocks(stateless.float_kind(False, dt), key, n, start, dt, out, (dt.type(loc), dt.type(scale)), True)
+    prm = (dt.type(loc), dt.type(scale))
+    return _fill_blocks(stateless.float_kind(False, dt), key, n, start, dt, out, prm, True)
 
 
 def standard_normal(key, n=None, start=0, dtype=np.float32, out=None):

@@ -243,7 +243,7 @@ def _mulmod(a, b, m):
 
 
 @register_jitable
-def draw_bits(span):
+def _draw_bits(span):
     """Bits one draw takes for offsets in [0, span], as ctrng.integers picks
     them: 32 up to span 2**16 - 1, 64 up to 2**32 - 1, else 128."""
     if span <= U64(0xFFFF):
@@ -265,7 +265,7 @@ def lemire_accept(bits, m, threshold, x):
 
 
 @register_jitable
-def lemire(span, bits, x0, x1):
+def _lemire(span, bits, x0, x1):
     """(accepted, offset) of one draw, as csrc/lemire.h (x0 the low, x1 the
     high word of a 128-bit draw)."""
     m = span + ONE
@@ -299,7 +299,7 @@ def retried_offset(alg, rounds, words, span, bits, i):
             x0, x1 = (b[1] << S32) | b[0], (b[3] << S32) | b[2]
         if bits == 32:
             x0 = x0 & M32
-        ok, off = lemire(span, bits, x0, x1)
+        ok, off = _lemire(span, bits, x0, x1)
         r += ONE
     return off
 
@@ -309,14 +309,14 @@ def bounded_offset_of(alg, rounds, words, span, i):
     """bounded_offset with the algorithm code and round count given apart."""
     i = U64(i)
     span = U64(span)
-    bits = draw_bits(span)
+    bits = _draw_bits(span)
     if bits == 32:
         x0, x1 = raw32_of(alg, rounds, words, i), U64(0)
     elif bits == 64:
         x0, x1 = raw64_of(alg, rounds, words, i), U64(0)
     else:
         x0, x1 = raw64_of(alg, rounds, words, TWO * i), raw64_of(alg, rounds, words, TWO * i + ONE)
-    ok, off = lemire(span, bits, x0, x1)
+    ok, off = _lemire(span, bits, x0, x1)
     return off if ok else retried_offset(alg, rounds, words, span, bits, i)
 
 
