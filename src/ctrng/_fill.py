@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 
 import numpy as np
 
@@ -143,13 +143,18 @@ def fill(key, kind, start, n, out, *, params=None, threads=None, isa="auto", str
 
 
 def run_pieces(n, workers, piece):
-    """Run piece(lo, hi) over `workers` contiguous pieces of [0, n) on the
-    pool (so each thread first-touches its own part of an output)."""
-    if workers == 1:
-        piece(0, n)
-        return
+    """Run piece(lo, hi) over `workers` contiguous pieces of [0, n): the first
+    on the calling thread, the others on the pool (so each thread
+    first-touches its own part of an output, and a call waits for one thread
+    handoff fewer).  Returns when every piece has ended, raising the first
+    error of any."""
     bounds = [n * i // workers for i in range(workers + 1)]
-    futures = [_executor(workers).submit(piece, lo, hi) for lo, hi in zip(bounds, bounds[1:])]
+    rest = list(zip(bounds[1:-1], bounds[2:]))
+    futures = [_executor(len(rest)).submit(piece, lo, hi) for lo, hi in rest] if rest else []
+    try:
+        piece(bounds[0], bounds[1])
+    finally:
+        wait(futures)  # no piece may still be writing once this returns
     for f in futures:
         f.result()
 
