@@ -199,8 +199,10 @@ PHILOX4X32_FUSED(INTEGERS_64)
 /* One Threefry round on two sets of lanes; ADD, ROTL pick the word width. */
 #define TF_MIX(ADD, ROTL, x, i, j, r) \
     do { x##i = ADD(x##i, x##j); x##j = ROTL(x##j, r); x##j = _mm256_xor_si256(x##j, x##i); } while (0)
-#define TF_ROUND_EVEN(ADD, ROTL, x, ra, rb) do { TF_MIX(ADD, ROTL, x, 0, 1, ra); TF_MIX(ADD, ROTL, x, 2, 3, rb); } while (0)
-#define TF_ROUND_ODD(ADD, ROTL, x, ra, rb) do { TF_MIX(ADD, ROTL, x, 0, 3, ra); TF_MIX(ADD, ROTL, x, 2, 1, rb); } while (0)
+#define TF_ROUND_EVEN(ADD, ROTL, x, ra, rb) \
+    do { TF_MIX(ADD, ROTL, x, 0, 1, ra); TF_MIX(ADD, ROTL, x, 2, 3, rb); } while (0)
+#define TF_ROUND_ODD(ADD, ROTL, x, ra, rb) \
+    do { TF_MIX(ADD, ROTL, x, 0, 3, ra); TF_MIX(ADD, ROTL, x, 2, 1, rb); } while (0)
 #define TF_FOUR(ADD, ROTL, x, R, base)                          \
     do {                                                        \
         TF_ROUND_EVEN(ADD, ROTL, x, R[base][0], R[base][1]);    \

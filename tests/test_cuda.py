@@ -71,9 +71,10 @@ SCRIPT = textwrap.dedent("""
     for n in (1, 2, 7, 1000, 2**21 + 3):
         p = ctrng.IndexPermutation(ctrng.Key(9, stream=n), n)
         m = min(n, 300)
-        perm.append(bool(np.array_equal(cc.index_permutation(ctrng.Key(9, stream=n), n, count=m).copy_to_host(), p[:m])))
-        perm.append(bool(np.array_equal(cc.index_permutation(ctrng.Key(9, stream=n), n, start=n - m).copy_to_host(),
-                                        p[n - m:])))
+        head = cc.index_permutation(ctrng.Key(9, stream=n), n, count=m).copy_to_host()
+        tail = cc.index_permutation(ctrng.Key(9, stream=n), n, start=n - m).copy_to_host()
+        perm.append(bool(np.array_equal(head, p[:m])))
+        perm.append(bool(np.array_equal(tail, p[n - m:])))
     rows = np.arange(50 * 3, dtype=np.float32).reshape(50, 3)
     key = ctrng.Key(4)
     order = ctrng.IndexPermutation(key, 50)[:]

@@ -198,8 +198,10 @@ def test_integers_full_ranges_are_the_raw_words():
     key = KEYS["threefry4x64"]
     u64 = ctrng.random_raw(key, 2000, dtype=np.uint64)
     assert np.array_equal(ctrng.integers(key, 0, 1 << 64, 1000, dtype=np.uint64), u64[1::2])
-    assert np.array_equal(ctrng.integers(key, -(1 << 63), 1 << 63, 1000), (u64[1::2] - np.uint64(1 << 63)).view(np.int64))
-    assert np.array_equal(ctrng.integers(key, 0, 1 << 32, 2000, dtype=np.uint32), (u64 >> np.uint64(32)).astype(np.uint32))
+    assert np.array_equal(ctrng.integers(key, -(1 << 63), 1 << 63, 1000),
+                          (u64[1::2] - np.uint64(1 << 63)).view(np.int64))
+    assert np.array_equal(ctrng.integers(key, 0, 1 << 32, 2000, dtype=np.uint32),
+                          (u64 >> np.uint64(32)).astype(np.uint32))
     u32 = ctrng.random_raw(key, 2000)
     assert np.array_equal(ctrng.integers(key, 0, 1 << 16, 2000, dtype=np.uint32), u32 >> np.uint32(16))
 

@@ -5,7 +5,9 @@ import importlib
 
 import pytest
 
-MODULES = ["ctrng._fill", "ctrng.key", "ctrng.stateless", "ctrng.generator", "ctrng.permute", "ctrng.index_permutation", "ctrng.sampler", "ctrng.outofcore", "ctrng.seeds", "ctrng.dask", "ctrng.bitgen", "ctrng.numba", "ctrng.init"]
+MODULES = ["ctrng._fill", "ctrng.key", "ctrng.stateless", "ctrng.generator", "ctrng.permute",
+           "ctrng.index_permutation", "ctrng.sampler", "ctrng.outofcore", "ctrng.seeds", "ctrng.dask",
+           "ctrng.bitgen", "ctrng.numba", "ctrng.init"]
 
 
 @pytest.mark.parametrize("name", MODULES)
