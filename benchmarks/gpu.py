@@ -16,6 +16,10 @@ uniform fill made --repeat times back to back (the host's launch work
 hidden behind the previous call).
 Also integers(0, 1000) into int64 (against cupy.random.randint and torch's
 random_) and Bernoulli draws into uint8.
+The host's own time per call (tiny arrays, so the GPU work is negligible):
+ctrng.cuda.random, the same kernel launched with its arguments built once,
+the plain fill's launch and cupy.random.random; the difference is what a
+single timed call of ctrng leaves the GPU idle for.
 Then permutations of 2**29 64-bit elements (--perm-log2): the index
 permutation alone, a permuted copy of an int64 array, and
 cupy.random.permutation, with a bit check against the CPU first; the index
@@ -29,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 
 import numpy as np
 from numba import cuda
@@ -56,6 +61,34 @@ def gpu_time(fn, repeat, back_to_back=False):
         stop.synchronize()
         best = min(best, start.elapsed_time(stop) / 1e3 / (repeat if back_to_back else 1))
     return max(best, 1e-9)  # the CUDA simulator's events report 0
+
+
+def host_time(fn, calls=2000):
+    """Mean host seconds per call of fn(), over `calls` calls in a row."""
+    fn()
+    cuda.synchronize()
+    t0 = time.perf_counter()
+    for _ in range(calls):
+        fn()
+    cuda.synchronize()
+    return (time.perf_counter() - t0) / calls
+
+
+def host_overheads(key, cupy):
+    """Host microseconds per call on a 256-element array: where the time
+    between a call and its kernel's start goes."""
+    tiny = cuda.device_array(256, np.float32)
+    words = cc._words(key)
+    kernel = cc._block_kernel(ctrng._fill.UNIFORM_F32, int(words[0]), int(words[1]), False)
+    rows = {"ctrng.cuda.random": lambda: cc.random(key, out=tiny),
+            "its kernel, arguments built once": lambda: kernel[1, cc.THREADS_PER_BLOCK](
+                words, cc.U64(0), 0, tiny.size, (0.0, 1.0), tiny),
+            "plain fill kernel (one argument)": lambda: cc._launch(_FILL, tiny.size, tiny)}
+    if cupy is not None:
+        rows["cupy.random.random"] = lambda: cupy.random.random(tiny.size, dtype=cupy.float32)
+    print("\nhost time per call, 256 elements:")
+    for name, fn in rows.items():
+        print(f"  {name:<36} {host_time(fn) * 1e6:8.1f} us")
 
 
 def check_bits(key, n):
@@ -142,6 +175,7 @@ def main(argv=None):
     key = ctrng.Key(20241127)
     failures = check_bits(key, 1 << min(args.log2)) + check_tensors_and_init(key, torch)
     print("bits against the CPU:", "identical" if not failures else f"DIFFER: {failures}")
+    host_overheads(key, cupy)
     for lg in args.log2:
         n = 1 << lg
         f32 = cuda.device_array(n, np.float32)
