@@ -154,7 +154,8 @@ def run_pieces(n, workers, piece):
     try:
         piece(bounds[0], bounds[1])
     finally:
-        wait(futures)  # no piece may still be writing once this returns
+        if futures:
+            wait(futures)  # no piece may still be writing once this returns
     for f in futures:
         f.result()
 

@@ -45,6 +45,11 @@ class Buckets:
         self.bits = lib.ctrng_perm_bits(n)
         bounds = [n * c // workers for c in range(workers + 1)]
         self.piece_row = {lo: c for c, lo in enumerate(bounds[:-1])}
+        if self.bits == 0:  # one bucket holds every item: nothing to count (and no NumPy calls,
+            # whose fixed costs would dominate a small permutation)
+            self.counts = np.array([[hi - lo] for lo, hi in zip(bounds, bounds[1:])], np.uint64)
+            self.bucket_start = np.array([0, n], np.uint64)
+            return
         self.counts = np.zeros((workers, 1 << self.bits), np.uint64)
 
         def piece(lo, hi):
@@ -94,18 +99,21 @@ def permute_rows(key, start, n, src, dst, *, threads=None):
         return dst
     workers = _fill.resolve_threads(threads, n)
     buckets = Buckets(key, start, n, workers)
-    counts = buckets.counts
-    nexts = buckets.bucket_start[:-1] + np.cumsum(counts, axis=0) - counts
-    itemsize = dst.nbytes // n
-    source = ffi.NULL if src is None else ffi.from_buffer(src)
-    target = ffi.from_buffer(dst, require_writable=True)
+    if buckets.bits == 0:  # one bucket: the stable scatter leaves every item in place
+        dst[...] = np.arange(n) if src is None else src
+    else:
+        counts = buckets.counts
+        nexts = buckets.bucket_start[:-1] + np.cumsum(counts, axis=0) - counts
+        itemsize = dst.nbytes // n
+        source = ffi.NULL if src is None else ffi.from_buffer(src)
+        target = ffi.from_buffer(dst, require_writable=True)
 
-    def scatter(lo, hi):
-        lib.ctrng_perm_scatter(buckets.stream, start, lo, hi, buckets.bits,
-                               ffi.from_buffer("uint64_t[]", nexts[buckets.piece_row[lo]]), source, itemsize,
-                               target)
+        def scatter(lo, hi):
+            lib.ctrng_perm_scatter(buckets.stream, start, lo, hi, buckets.bits,
+                                   ffi.from_buffer("uint64_t[]", nexts[buckets.piece_row[lo]]), source, itemsize,
+                                   target)
 
-    _fill.run_pieces(n, workers, scatter)
+        _fill.run_pieces(n, workers, scatter)
     buckets.shuffle(0, 1 << buckets.bits, dst, 0, threads=workers)
     return dst
 
