@@ -247,3 +247,80 @@ def test_integer_draws_stop_at_element_2_57():
         g.integers(0, 10, size=1)
     assert g.position == 2**57                   # the refused draw consumed nothing
     assert np.array_equal(ctrng.Generator(KEY).bernoulli(1.0, size=3), [True, True, True])
+
+
+# Small draws come from batches made ahead (generator.AHEAD_MAX): the
+# stateless functions at the cursor are the oracle.
+_SMALL_DRAWS = [
+    ("random", lambda key, n, s: ctrng.random(key, n, s), lambda g, size: g.random(size), 2),
+    ("random f32", lambda key, n, s: ctrng.random(key, n, s, np.float32),
+     lambda g, size: g.random(size, dtype=np.float32), 1),
+    ("standard_normal", lambda key, n, s: ctrng.standard_normal(key, n, s), lambda g, size: g.standard_normal(size), 2),
+    ("raw u64", lambda key, n, s: ctrng.random_raw(key, n, s, np.uint64),
+     lambda g, size: g.random_raw(size, dtype=np.uint64), 2),
+    ("integers(0, 10)", lambda key, n, s: ctrng.integers(key, 0, 10, n, s), lambda g, size: g.integers(0, 10, size), 1),
+    ("integers(-5, 2**40)", lambda key, n, s: ctrng.integers(key, -5, 2**40, n, s),
+     lambda g, size: g.integers(-5, 2**40, size), 4),
+    ("bernoulli(0.3)", lambda key, n, s: ctrng.bernoulli(key, 0.3, n, s), lambda g, size: g.bernoulli(0.3, size), 2),
+]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_small_mixed_draws_follow_the_stream(seed):
+    """Hundreds of small calls of every kind, size and parameter, interleaved
+    at random, each equal to the stateless call at the cursor."""
+    rng = np.random.default_rng(seed)
+    key = ctrng.Key(seed, algorithm=["philox4x32", "threefry4x64"][seed % 2])
+    g = ctrng.Generator(key)
+    for _ in range(600):
+        name, stateless, draw, words = _SMALL_DRAWS[rng.integers(len(_SMALL_DRAWS))]
+        size = [None, (), 1, 3, 16, (2, 5), 128, 129, 300][rng.integers(9)]
+        start = -(-g.position // words)
+        got = draw(g, size)
+        n = 1 if size is None or size == () else int(np.prod(size))
+        want = stateless(key, n, start)
+        if size is None:
+            assert np.ndim(got) == 0 and type(got) is type(want[0]) and got == want[0], name
+        else:
+            assert got.shape == (size if isinstance(size, tuple) else (size,)), name
+            assert got.dtype == want.dtype and np.array_equal(got.ravel(), want), name
+            assert got.flags.owndata, name  # a fresh array, not a view of values made ahead
+        assert g.position == (start + n) * words
+
+
+def test_small_draws_follow_state_changes():
+    g = ctrng.Generator(KEY)
+    start = g.state
+    g.random(4)
+    g.state = start                              # the same elements again
+    assert np.array_equal(g.random(8), ctrng.random(KEY, 8))
+    other = ctrng.Key(43)
+    g.state = dict(g.state, key=other.to_dict())  # same position, another key
+    assert np.array_equal(g.random(2), ctrng.random(other, 10)[8:])
+
+
+def test_small_draws_stop_at_the_stream_end():
+    g = ctrng.Generator(KEY)
+    g.advance(4 * 2**64 - 6)                     # 3 float64 elements left
+    assert np.array_equal(g.random(2), ctrng.random(KEY, 2, 2**65 - 3))
+    assert g.random() == ctrng.random(KEY, 1, 2**65 - 1)[0]
+    with pytest.raises(ValueError, match="end of the stream"):
+        g.random()
+
+
+def test_small_draws_from_many_threads_hand_out_disjoint_positions():
+    g = ctrng.Generator(ctrng.Key(8))
+    results = [[] for _ in range(6)]
+
+    def work(slot):
+        for j in range(2000):
+            results[slot].append(g.random() if j % 3 else g.random(2)[1])
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    drawn = np.concatenate([np.asarray(r) for r in results])
+    assert len(set(drawn.tolist())) == len(drawn) and g.position == 2 * 6 * (2000 + 667)
+    assert np.isin(drawn, ctrng.random(ctrng.Key(8), 6 * (2000 + 667))).all()

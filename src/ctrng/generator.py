@@ -5,11 +5,14 @@ b bytes starts at the first multiple of b at or after the cursor and leaves
 the cursor after its last element, so ``g.random(5); g.random(5)`` gives
 exactly ``ctrng.random(key, 10)``, and every value stays addressable through
 the stateless functions.  Nothing is hidden in the Generator that is not in
-``g.state``: key and position.
+``g.state``: key and position.  (Small draws take their values from batches
+made ahead, which spares them most of a fill's fixed cost; those values are
+functions of key and position too, so they change nothing.)
 """
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import MutableSequence
 
@@ -22,6 +25,15 @@ __all__ = ["Generator", "SPAWN_FANOUT"]
 
 # Child j of a generator on stream s gets stream SPAWN_FANOUT * s + 1 + j.
 SPAWN_FANOUT = 256
+
+# Draws of at most AHEAD_MAX elements without out= take their values from a
+# batch made ahead for their distribution and parameters: a lookup instead
+# of a fill, whose fixed cost dwarfs a small draw's.  A batch holds 4 draws'
+# worth, and twice its predecessor's size when that one ran out, up to
+# AHEAD values, so that draws whose parameters change every time (a random
+# crop of images of many sizes) never pay for values they skip; at most
+# AHEAD_SLOTS batches are kept.
+AHEAD, AHEAD_MAX, AHEAD_SLOTS = 1024, 128, 8
 
 
 def _shape(size):
@@ -62,6 +74,7 @@ class Generator:
         self._spawned = 0
         self.threads = threads
         self._lock = threading.Lock()
+        self._made = {}  # (kind, dtype, raw words, parameters) -> (key, first element, values)
 
     # -- cursor ---------------------------------------------------------------
     @property
@@ -144,30 +157,54 @@ class Generator:
                 for j in range(first, first + n)]
 
     # -- drawing --------------------------------------------------------------
-    def _draw(self, kind, dt, size, out, params=None, raw_words=0):
+    def _draw(self, kind, dt, size, out, params=None, raw_words=0, tag=()):
         """Claim the elements and fill them: the stateless fill at the
         cursor, without re-checking what the caller checked.  raw_words > 0
-        marks raw draws of that many 32-bit words per element."""
+        marks raw draws of that many 32-bit words per element; `tag` (hashable)
+        tells apart the values made ahead for different `params`."""
         shape = _shape(size)
-        if out is not None:
+        key = self._key
+        if raw_words:
+            unit, length = 4 * raw_words, _fill.stream_length(key, _fill.RAW32) // raw_words
+        else:
+            unit, length = _fill.UNIT_BYTES[kind], _fill.stream_length(key, kind)
+        if out is None:
+            n = 1 if shape is None else math.prod(shape)
+            if n <= AHEAD_MAX:
+                start = self._claim(n, unit, length)
+                values, i = self._made_ahead(key, (kind, dt, raw_words, tag), start, n, length, params)
+                return values[i] if shape is None else values[i:i + n].reshape(shape).copy()
+            res = np.empty(shape, dt)
+            flat = res.reshape(-1)
+        else:
             res, flat, n = stateless.prepare_out(out, None, dt)
             if shape is not None and shape != out.shape:
                 raise ValueError(f"size {shape} does not match out.shape {out.shape}")
-        else:
-            res = np.empty(shape if shape is not None else (1,), dt)
-            flat, n = res.reshape(-1), res.size
-        if raw_words:
-            length = _fill.stream_length(self._key, _fill.RAW32) // raw_words
-            start = self._claim(n, 4 * raw_words, length) * raw_words
-            stateless.run_fill(self._key, kind, start, n * raw_words, flat.view(np.uint32), threads=self.threads,
-                               stream=out is not None)
-        else:
-            start = self._claim(n, _fill.UNIT_BYTES[kind], _fill.stream_length(self._key, kind))
-            stateless.run_fill(self._key, kind, start, n, flat, params=params, threads=self.threads,
-                               stream=out is not None)
-        if out is None and shape is None:
-            return res[0]
+        self._fill(key, kind, self._claim(n, unit, length), n, flat, params, raw_words, stream=out is not None)
         return res
+
+    def _made_ahead(self, key, slot, start, n, length, params):
+        """(values, i): elements [start, start + n) of the draws `slot` names
+        are values[i:i + n], made ahead from `start` when not at hand."""
+        kind, dt, raw_words, _ = slot
+        made = self._made.get(slot)
+        if made is None or made[0] is not key or not made[1] <= start <= start + n <= made[1] + len(made[2]):
+            size = max(4 * n, 2 * len(made[2]) if made is not None and made[0] is key else 0)
+            values = np.empty(min(size, AHEAD, length - start), dt)
+            self._fill(key, kind, start, len(values), values, params, raw_words)
+            if len(self._made) >= AHEAD_SLOTS:
+                self._made.clear()
+            made = self._made[slot] = (key, start, values)
+        return made[2], start - made[1]
+
+    def _fill(self, key, kind, start, n, flat, params, raw_words, stream=False):
+        """Elements [start, start + n) of `kind` (raw_words > 0: raw words,
+        that many per element) into `flat`."""
+        if raw_words:
+            stateless.run_fill(key, kind, start * raw_words, n * raw_words, flat.view(np.uint32),
+                               threads=self.threads, stream=stream)
+        else:
+            stateless.run_fill(key, kind, start, n, flat, params=params, threads=self.threads, stream=stream)
 
     def random_raw(self, size=None, dtype=np.uint32, out=None):
         """Raw words of the stream (uint32 or uint64)."""
@@ -192,12 +229,13 @@ class Generator:
         high = check_int(high, "high", (1 << 64) + 1, low=-(1 << 63)) + (1 if endpoint else 0)
         dt = stateless.check_dtype(dtype, stateless.INT_DTYPES, "integers")
         kind, prm = stateless.integer_params(low, high, dt)
-        return self._draw(kind, dt, size, None, params=prm)
+        return self._draw(kind, dt, size, None, params=prm, tag=(prm.low, prm.range))
 
     def bernoulli(self, p, size=None, dtype=np.bool_):
         """Bernoulli(p) draws (see ctrng.bernoulli)."""
         dt = stateless.check_dtype(dtype, (np.bool_, np.uint8), "bernoulli")
-        return self._draw(_fill.BERNOULLI, dt, size, None, params=stateless.bernoulli_params(p))
+        prm = stateless.bernoulli_params(p)
+        return self._draw(_fill.BERNOULLI, dt, size, None, params=prm, tag=(prm.threshold, prm.certain))
 
     def uniform(self, low=0.0, high=1.0, size=None):
         """Uniform float64 on [low, high): low + (high - low) * random()."""
