@@ -24,6 +24,8 @@ CASES = {
     "random(16)": (16, lambda g: g.random(16)),
     "random(100)": (100, lambda g: g.random(100)),
     "standard_normal()": (1, lambda g: g.standard_normal()),
+    "uniform(0.5, 2.0)": (1, lambda g: g.uniform(0.5, 2.0)),
+    "normal(0.0, 0.1)": (1, lambda g: g.normal(0.0, 0.1)),
     "integers(0, 10)": (1, lambda g: g.integers(0, 10)),
     "integers(0, 10, 8)": (8, lambda g: g.integers(0, 10, 8)),
     "permutation(100)": (100, lambda g: g.permutation(100)),

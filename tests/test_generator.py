@@ -88,6 +88,29 @@ def test_normal_and_uniform_are_affine_maps_of_the_stream():
         ctrng.Generator(KEY).normal(0.0, -1.0)
 
 
+def test_uniform_and_normal_with_number_parameters():
+    """Numbers take a path without NumPy's per-call costs: the same values,
+    a Python float for a single draw, and the same errors."""
+    u, z = ctrng.random(KEY, 8), ctrng.standard_normal(KEY, 12)
+    g = ctrng.Generator(KEY)
+    x = g.uniform(0.5, 2)                               # element 0
+    assert type(x) is float and x == 0.5 + 1.5 * u[0]
+    assert np.array_equal(g.uniform(-1, 3.0, size=(2, 2)).ravel(), -1.0 + 4.0 * u[1:5])
+    w = g.uniform(size=())                              # element 5
+    assert type(w) is float and w == u[5]
+    y = g.normal(1.0, 0.5)                              # normal element 6 (the cursor is at word 12)
+    assert type(y) is float and y == 1.0 + 0.5 * z[6]
+    assert np.array_equal(g.normal(-2, 3, size=4), -2.0 + 3.0 * z[7:11])
+    for bad in (-1.0, float("nan")):
+        with pytest.raises(ValueError, match="scale"):
+            g.normal(0.0, bad)
+    assert g.position == 22                             # the refused calls consumed nothing
+    arrays = ctrng.Generator(KEY).normal(np.array(0.25), np.array(1.5), size=9)
+    assert np.array_equal(ctrng.Generator(KEY).normal(0.25, 1.5, size=9), arrays)
+    arrays = ctrng.Generator(KEY).uniform(np.array(-7), np.array(0.5), size=9)
+    assert np.array_equal(ctrng.Generator(KEY).uniform(-7, 0.5, size=9), arrays)
+
+
 def test_bernoulli():
     b = ctrng.Generator(KEY).bernoulli(0.25, size=1000)
     assert b.dtype == np.bool_

@@ -36,6 +36,11 @@ SPAWN_FANOUT = 256
 AHEAD, AHEAD_MAX, AHEAD_SLOTS = 1024, 128, 8
 
 
+def _is_number(x):
+    """A Python int or float (NumPy's float64 included), as a parameter."""
+    return isinstance(x, (int, float))
+
+
 def _shape(size):
     if size is None:
         return None
@@ -239,6 +244,10 @@ class Generator:
 
     def uniform(self, low=0.0, high=1.0, size=None):
         """Uniform float64 on [low, high): low + (high - low) * random()."""
+        if _is_number(low) and _is_number(high):  # the common case, without NumPy's per-call costs
+            low, high = float(low), float(high)
+            shape = _shape(size)
+            return low + (high - low) * (self.random(shape) if shape else float(self.random()))
         low, high = np.asarray(low, np.float64), np.asarray(high, np.float64)
         shape = _shape(size) or np.broadcast(low, high).shape
         u = self.random(shape)
@@ -247,6 +256,12 @@ class Generator:
 
     def normal(self, loc=0.0, scale=1.0, size=None):
         """Normal float64 variates: loc + scale * standard_normal()."""
+        if _is_number(loc) and _is_number(scale):  # as in uniform
+            loc, scale = float(loc), float(scale)
+            if not scale >= 0:
+                raise ValueError("scale must be non-negative")
+            shape = _shape(size)
+            return loc + scale * (self.standard_normal(shape) if shape else float(self.standard_normal()))
         loc, scale = np.asarray(loc, np.float64), np.asarray(scale, np.float64)
         if np.any(scale < 0) or np.any(np.isnan(scale)):
             raise ValueError("scale must be non-negative")
