@@ -16,7 +16,8 @@ uniform fill made --repeat times back to back (the host's launch work
 hidden behind the previous call).
 Also integers(0, 1000) into int64 (against cupy.random.randint and torch's
 random_) and Bernoulli draws into uint8.
-The host's own time per call (tiny arrays, so the GPU work is negligible):
+The host's own time per call (200 x --repeat calls on a tiny array, so the
+GPU work is negligible):
 ctrng.cuda.random, the same kernel launched with its arguments built once,
 the plain fill's launch and cupy.random.random; the difference is what a
 single timed call of ctrng leaves the GPU idle for.
@@ -63,7 +64,7 @@ def gpu_time(fn, repeat, back_to_back=False):
     return max(best, 1e-9)  # the CUDA simulator's events report 0
 
 
-def host_time(fn, calls=2000):
+def host_time(fn, calls):
     """Mean host seconds per call of fn(), over `calls` calls in a row."""
     fn()
     cuda.synchronize()
@@ -74,9 +75,10 @@ def host_time(fn, calls=2000):
     return (time.perf_counter() - t0) / calls
 
 
-def host_overheads(key, cupy):
-    """Host microseconds per call on a 256-element array: where the time
-    between a call and its kernel's start goes."""
+def host_overheads(key, cupy, calls):
+    """Host microseconds per call on a 256-element array, the mean of
+    `calls` calls: where the time between a call and its kernel's start
+    goes."""
     tiny = cuda.device_array(256, np.float32)
     words = cc._words(key)
     kernel = cc._block_kernel(ctrng._fill.UNIFORM_F32, int(words[0]), int(words[1]), False)
@@ -88,7 +90,7 @@ def host_overheads(key, cupy):
         rows["cupy.random.random"] = lambda: cupy.random.random(tiny.size, dtype=cupy.float32)
     print("\nhost time per call, 256 elements:")
     for name, fn in rows.items():
-        print(f"  {name:<36} {host_time(fn) * 1e6:8.1f} us")
+        print(f"  {name:<36} {host_time(fn, calls) * 1e6:8.1f} us")
 
 
 def check_bits(key, n):
@@ -175,7 +177,7 @@ def main(argv=None):
     key = ctrng.Key(20241127)
     failures = check_bits(key, 1 << min(args.log2)) + check_tensors_and_init(key, torch)
     print("bits against the CPU:", "identical" if not failures else f"DIFFER: {failures}")
-    host_overheads(key, cupy)
+    host_overheads(key, cupy, 200 * args.repeat)
     for lg in args.log2:
         n = 1 << lg
         f32 = cuda.device_array(n, np.float32)
