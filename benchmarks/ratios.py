@@ -1,5 +1,6 @@
 """Print a markdown table of speed ratios (NumPy time / ctrng time) from
-pytest-benchmark JSON files written by benchmarks/test_bench_core.py.
+pytest-benchmark JSON files written by benchmarks/test_bench_*.py (the
+cases that name their `impl`: core, shuffle and small draws).
 
     python -m pytest benchmarks --benchmark-only --benchmark-json=bench.json
     python benchmarks/ratios.py bench.json [more.json ...] [--stat min|median|mean] [--same-run]
@@ -101,7 +102,7 @@ def main(argv=None):
             runs.append(json.load(f))
     table = ratio_table(runs, args.stat, args.same_run)
     if table.count("\n") < 2:
-        print(f"{' '.join(args.json)}: no benchmarks from benchmarks/test_bench_core.py", file=sys.stderr)
+        print(f"{' '.join(args.json)}: no NumPy-against-ctrng benchmarks in these files", file=sys.stderr)
         return 1
     if len(runs) == 1:
         how = ""

@@ -1,7 +1,7 @@
 """Small draws, where a call's fixed cost is all there is: ctrng.Generator
 against NumPy's Generator(PCG64), with pytest-benchmark.
 
-Run (about half a minute):
+Run (a few seconds):
 
     python -m pytest benchmarks/test_bench_small.py --benchmark-only --benchmark-json=small.json
     python benchmarks/ratios.py small.json
