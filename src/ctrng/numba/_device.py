@@ -9,7 +9,9 @@ bit.  Constants are uint64 globals: Numba freezes them with their types.
 import math
 
 import numpy as np
-from numba.core.extending import overload
+from llvmlite import ir
+from numba.core import types
+from numba.core.extending import intrinsic, overload
 from numba.extending import register_jitable
 
 U64 = np.uint64
@@ -50,29 +52,49 @@ def _fmul_cuda(a, b):
 
 
 @register_jitable
+def mul_wide32(a, b):
+    """The 64-bit product of a and b, uint64 values below 2**32."""
+    return a * b
+
+
+@intrinsic
+def _mul_wide_u32(typingctx, a, b):
+    """mul.wide.u32 of the low 32 bits of a and b.  Numba types every
+    integer operation in 64 bits, and a 64-bit multiply of values it does
+    not know to be 32-bit costs a GPU three multiplies, or one and an add of
+    zero that NVVM and ptxas leave in (each Philox4x32 round had two)."""
+    def codegen(context, builder, sig, args):
+        i32 = ir.IntType(32)
+        asm = ir.InlineAsm(ir.FunctionType(ir.IntType(64), [i32, i32]), "mul.wide.u32 $0, $1, $2;", "=l,r,r")
+        return builder.call(asm, [builder.trunc(x, i32) for x in args])
+    return types.uint64(types.uint64, types.uint64), codegen
+
+
+@overload(mul_wide32, target="cuda")
+def _mul_wide32_cuda(a, b):
+    return lambda a, b: _mul_wide_u32(a, b)
+
+
+@register_jitable
 def mulhilo64(a, b):
     """(high, low) 64-bit halves of the 128-bit product a * b."""
     al, ah, bl, bh = a & M32, a >> S32, b & M32, b >> S32
-    ll, lh, hl, hh = al * bl, al * bh, ah * bl, ah * bh
+    ll, lh, hl, hh = mul_wide32(al, bl), mul_wide32(al, bh), mul_wide32(ah, bl), mul_wide32(ah, bh)
     mid = (ll >> S32) + (lh & M32) + (hl & M32)
     return hh + (lh >> S32) + (hl >> S32) + (mid >> S32), (mid << S32) | (ll & M32)
 
 
 @register_jitable
 def philox4x32(c0, c1, c2, c3, k0, k1, rounds):
-    """Philox4x32-`rounds` block of counter (c0..c3) under key (k0, k1).
-    The state is kept in uint32 so that each multiply compiles to one
-    32 x 32 -> 64-bit product (mul.wide.u32 on a GPU)."""
-    c0, c1, c2, c3 = U32(c0 & M32), U32(c1 & M32), U32(c2 & M32), U32(c3 & M32)
-    k0, k1 = U32(k0 & M32), U32(k1 & M32)
+    """Philox4x32-`rounds` block of counter (c0..c3) under key (k0, k1)."""
+    c0, c1, c2, c3, k0, k1 = c0 & M32, c1 & M32, c2 & M32, c3 & M32, k0 & M32, k1 & M32
     for _ in range(rounds):
-        p0 = U64(c0) * PHILOX_M32[0]
-        p1 = U64(c2) * PHILOX_M32[1]
-        c0, c1, c2, c3 = (U32(p1 >> S32) ^ c1 ^ k0, U32(p1 & M32), U32(p0 >> S32) ^ c3 ^ k1,
-                          U32(p0 & M32))
-        k0 = U32((U64(k0) + PHILOX_W32[0]) & M32)
-        k1 = U32((U64(k1) + PHILOX_W32[1]) & M32)
-    return U64(c0), U64(c1), U64(c2), U64(c3)
+        p0 = mul_wide32(c0, PHILOX_M32[0])
+        p1 = mul_wide32(c2, PHILOX_M32[1])
+        c0, c1, c2, c3 = (p1 >> S32) ^ c1 ^ k0, p1 & M32, (p0 >> S32) ^ c3 ^ k1, p0 & M32
+        k0 = (k0 + PHILOX_W32[0]) & M32
+        k1 = (k1 + PHILOX_W32[1]) & M32
+    return c0, c1, c2, c3
 
 
 @register_jitable
@@ -88,29 +110,55 @@ def philox4x64(c0, c1, c2, c3, k0, k1, rounds):
 
 
 @register_jitable
+def _mix(xa, xb, xc, xd, ra, rb, width, mask):
+    """Two Threefish MIXes: (xa, xb) with rotation ra, (xc, xd) with rb."""
+    xa = (xa + xb) & mask
+    xb = (((xb << ra) | (xb >> (width - ra))) & mask) ^ xa
+    xc = (xc + xd) & mask
+    xd = (((xd << rb) | (xd >> (width - rb))) & mask) ^ xc
+    return xa, xb, xc, xd
+
+
+@register_jitable
+def _four_rounds(x0, x1, x2, x3, left, rot, width, mask):
+    """Up to four rounds (as many as `left` says) with rotations rot[0..7]:
+    even rounds mix (x0, x1) and (x2, x3), odd ones (x0, x3) and (x2, x1).
+    Constant indices: a tuple indexed by a round counter compiles to a
+    chain of branches (on a GPU, 141 of them in a 20-round fill kernel)."""
+    if left > 0:
+        x0, x1, x2, x3 = _mix(x0, x1, x2, x3, rot[0], rot[1], width, mask)
+    if left > 1:
+        x0, x3, x2, x1 = _mix(x0, x3, x2, x1, rot[2], rot[3], width, mask)
+    if left > 2:
+        x0, x1, x2, x3 = _mix(x0, x1, x2, x3, rot[4], rot[5], width, mask)
+    if left > 3:
+        x0, x3, x2, x1 = _mix(x0, x3, x2, x1, rot[6], rot[7], width, mask)
+    return x0, x1, x2, x3
+
+
+@register_jitable
+def _inject(x0, x1, x2, x3, k0, k1, k2, k3, k4, s, due, mask):
+    """If `due` (four more rounds were made), the next key injection: the
+    schedule k0..k4 turns one place and is added, with the count s + 1."""
+    if not due:
+        return x0, x1, x2, x3, k0, k1, k2, k3, k4, s
+    k0, k1, k2, k3, k4, s = k1, k2, k3, k4, k0, s + ONE
+    return (x0 + k0) & mask, (x1 + k1) & mask, (x2 + k2) & mask, (x3 + k3 + s) & mask, k0, k1, k2, k3, k4, s
+
+
+@register_jitable
 def _threefry(x0, x1, x2, x3, k0, k1, k2, k3, rounds, width, mask, parity, rot):
-    """Threefry4xW: the Threefish-256 mix, key injected every fourth round."""
+    """Threefry4xW: the Threefish-256 mix, the key injected every fourth round."""
     k4 = parity ^ k0 ^ k1 ^ k2 ^ k3
-    ks = (k0, k1, k2, k3, k4)
     x0, x1, x2, x3 = (x0 + k0) & mask, (x1 + k1) & mask, (x2 + k2) & mask, (x3 + k3) & mask
-    for r in range(rounds):
-        ra, rb = rot[2 * (r % 8)], rot[2 * (r % 8) + 1]
-        if r % 2 == 0:
-            x0 = (x0 + x1) & mask
-            x1 = (((x1 << ra) | (x1 >> (width - ra))) & mask) ^ x0
-            x2 = (x2 + x3) & mask
-            x3 = (((x3 << rb) | (x3 >> (width - rb))) & mask) ^ x2
-        else:
-            x0 = (x0 + x3) & mask
-            x3 = (((x3 << ra) | (x3 >> (width - ra))) & mask) ^ x0
-            x2 = (x2 + x1) & mask
-            x1 = (((x1 << rb) | (x1 >> (width - rb))) & mask) ^ x2
-        if r % 4 == 3:
-            s = (r + 1) // 4
-            x0 = (x0 + ks[s % 5]) & mask
-            x1 = (x1 + ks[(s + 1) % 5]) & mask
-            x2 = (x2 + ks[(s + 2) % 5]) & mask
-            x3 = (x3 + ks[(s + 3) % 5] + U64(s)) & mask
+    s = U64(0)
+    for r in range(0, rounds, 8):  # the rotations repeat every 8 rounds
+        x0, x1, x2, x3 = _four_rounds(x0, x1, x2, x3, rounds - r, rot[:8], width, mask)
+        x0, x1, x2, x3, k0, k1, k2, k3, k4, s = _inject(x0, x1, x2, x3, k0, k1, k2, k3, k4, s,
+                                                        r + 4 <= rounds, mask)
+        x0, x1, x2, x3 = _four_rounds(x0, x1, x2, x3, rounds - r - 4, rot[8:], width, mask)
+        x0, x1, x2, x3, k0, k1, k2, k3, k4, s = _inject(x0, x1, x2, x3, k0, k1, k2, k3, k4, s,
+                                                        r + 8 <= rounds, mask)
     return x0, x1, x2, x3
 
 
