@@ -53,6 +53,16 @@ SCRIPT = textwrap.dedent("""
     returned = cc.random(ctrng.Key(1), out=out)
     checks["out"] = [returned is out,
                      bool(np.array_equal(out.copy_to_host().ravel(), ctrng.random(ctrng.Key(1), 12, dtype=np.float32)))]
+    # out= one element past a 16-byte boundary: whole blocks are then written
+    # by scalar stores (vector stores would fault on a GPU)
+    whole = cuda.device_array(41, np.float32)
+    view = whole[1:]
+    checks["alignment"] = [cc._aligned(whole, 0), not cc._aligned(view, 0), cc._aligned(view, 1),
+                           not cc._aligned(whole, 1),
+                           bool(np.array_equal(cc.random(ctrng.Key(2), out=view).copy_to_host(),
+                                               ctrng.random(ctrng.Key(2), 40, dtype=np.float32))),
+                           bool(np.array_equal(cc.random(ctrng.Key(2), start=1, out=view).copy_to_host(),
+                                               ctrng.random(ctrng.Key(2), 40, 1, dtype=np.float32)))]
     errors = []
     for call in [lambda: cc.random(ctrng.Key(1), out=np.zeros(4, np.float32)),
                  lambda: cc.random(ctrng.Key(1), out=cuda.device_array(4, np.float64)),
@@ -96,6 +106,34 @@ def test_gpu_fills_match_the_cpu_under_the_simulator():
     for alg in ALGS:
         assert checks[alg] == [True] * (3 * 16 + 1), alg  # 16 fills at 3 starts, then the retries
     assert checks["out"] == [True, True]
+    assert checks["alignment"] == [True] * 6
     assert checks["errors"] == ["TypeError", "TypeError", "ValueError", "TypeError", "ValueError", "ValueError",
                                 "ValueError"]
     assert checks["permutations"] == [True] * 12
+
+
+def test_store_group_writes_each_element_once_in_every_form():
+    """The vector-store intrinsic of the block kernels, compiled for the CPU:
+    the same LLVM IR that the GPU gets, one 16-byte store where the group is
+    16 bytes and `aligned` holds, element stores otherwise."""
+    import numba
+    import numpy as np
+    from ctrng.cuda import store_group
+
+    @numba.njit
+    def put(out, i, values, aligned):
+        store_group(out, i, values, aligned)
+
+    cases = [(np.float32, (1.5, -2.25, 3e38, 7.0)), (np.float64, (0.1, -0.2)), (np.int64, (np.uint64(2**64 - 1), 5)),
+             (np.uint32, (np.uint64(2**32 - 1), 0, 1, np.uint64(2**31))), (np.int32, (-7, 8)), (np.uint8, (1, 0))]
+    for dtype, values in cases:
+        for aligned in (True, False):
+            out = np.zeros(12, dtype)  # NumPy's data is 16-byte aligned
+            assert out.ctypes.data % 16 == 0
+            put(out, 4, values, aligned)
+            want = np.zeros(12, dtype)
+            want[4:4 + len(values)] = [np.asarray(v).astype(dtype) for v in values]  # wrapping, as out[i] = v
+            assert np.array_equal(out, want), (dtype, aligned)
+    out = np.zeros(12, np.float32)
+    put(out, 1, (1.0, 2.0, 3.0, 4.0), False)  # off a 16-byte boundary: element stores
+    assert out.tolist() == [0, 1, 2, 3, 4, 0, 0, 0, 0, 0, 0, 0]

@@ -15,10 +15,11 @@ that the CUDA compiler cannot fuse the two: ``fmul`` in
 True
 
 The kernels are thin users of the device functions in :mod:`ctrng.numba`:
-one thread computes one cipher block and writes every element made from it
-(only integers of spans over 2**32, which take 128 bits each, run one
-thread per element).  The kernels are compiled for one cipher and round
-count (on the first call that needs them) and take the key by value.
+one thread computes one cipher block and writes every element made from it,
+16 bytes a store where the output allows (only integers of spans over
+2**32, which take 128 bits each, run one thread per element).  The kernels
+are compiled for one cipher and round count (on the first call that needs
+them) and take the key by value.
 """
 
 from __future__ import annotations
@@ -26,8 +27,10 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-from numba import cuda
-from numba.extending import register_jitable
+from llvmlite import ir
+from numba import cuda, types
+from numba.core import cgutils
+from numba.extending import intrinsic, overload, register_jitable
 
 from . import _fill, stateless
 from .key import check_int
@@ -80,6 +83,81 @@ def _keep(x, loc, scale):
 @register_jitable
 def _affine(x, loc, scale):
     return fmul(x, scale) + loc
+
+
+def store_group(out, i, values, aligned):
+    """out[i + k] = values[k] for each k (a tuple, converted to out's dtype).
+    With `aligned` (out[i] on a 16-byte boundary), a group of 16 bytes is
+    one vector store: a warp's stores then cover whole 32-byte sectors,
+    where four scalar stores a thread, 16 bytes apart, cover each sector in
+    pieces.  (This Python body is what the CUDA simulator runs.)"""
+    for k, v in enumerate(values):
+        out[i + k] = v
+
+
+@intrinsic
+def _store_group(typingctx, out, i, values, aligned):
+    def codegen(context, builder, sig, args):
+        aryty, _, valty, _ = sig.args
+        ary = context.make_array(aryty)(context, builder, args[0])
+        first = cgutils.get_item_pointer(context, builder, aryty, ary, [args[1]])
+        elems = [context.cast(builder, builder.extract_value(args[2], k), valty[k], aryty.dtype)
+                 for k in range(len(valty))]
+
+        def scalar():
+            for k, e in enumerate(elems):
+                builder.store(e, builder.gep(first, [ir.Constant(ir.IntType(64), k)]))
+
+        if len(elems) * aryty.dtype.bitwidth != 128:
+            scalar()
+            return context.get_dummy_value()
+        with builder.if_else(args[3]) as (vector, otherwise):
+            with vector:
+                vty = ir.VectorType(elems[0].type, len(elems))
+                v = ir.Constant(vty, ir.Undefined)
+                for k, e in enumerate(elems):
+                    v = builder.insert_element(v, e, ir.Constant(ir.IntType(32), k))
+                builder.store(v, builder.bitcast(first, vty.as_pointer()), align=16)
+            with otherwise:
+                scalar()
+        return context.get_dummy_value()
+    return types.void(out, i, values, types.boolean), codegen
+
+
+@overload(store_group)
+def _store_group_jit(out, i, values, aligned):
+    return lambda out, i, values, aligned: _store_group(out, i, values, aligned)
+
+
+def _grouped(value, word, wide, pairs, size):
+    """The device function giving elements w, ..., w + size - 1 (size 2 or
+    4) of a cipher block b, as a tuple."""
+    if pairs and size == 2:
+        def group(b, w, prm, words, pos):
+            return value(word(b, w, wide), word(b, w + 1, wide), prm)
+    elif pairs:
+        def group(b, w, prm, words, pos):
+            z0, z1 = value(word(b, w, wide), word(b, w + 1, wide), prm)
+            z2, z3 = value(word(b, w + 2, wide), word(b, w + 3, wide), prm)
+            return z0, z1, z2, z3
+    elif size == 2:
+        def group(b, w, prm, words, pos):
+            return (value(word(b, w, wide), prm, words, pos + U64(w)),
+                    value(word(b, w + 1, wide), prm, words, pos + U64(w + 1)))
+    else:
+        def group(b, w, prm, words, pos):
+            return (value(word(b, w, wide), prm, words, pos + U64(w)),
+                    value(word(b, w + 1, wide), prm, words, pos + U64(w + 1)),
+                    value(word(b, w + 2, wide), prm, words, pos + U64(w + 2)),
+                    value(word(b, w + 3, wide), prm, words, pos + U64(w + 3)))
+    return register_jitable(group)
+
+
+def _group_size(per, itemsize):
+    """Elements a whole block is written in groups of: 16 bytes' worth where
+    that divides the block, else 2."""
+    g = 16 // itemsize
+    return g if itemsize in (4, 8) and per % g == 0 else 2
 
 
 # Each distribution below is (bits per word, whether words go in pairs, maker);
@@ -166,21 +244,25 @@ _DISTRIBUTIONS = {
 
 
 @functools.lru_cache(maxsize=None)
-def _block_kernel(dist, alg, rounds, option):
+def _block_kernel(dist, alg, rounds, option, itemsize):
     """The kernel writing elements [first_block * per + skip, ... + n) of
-    distribution `dist`, one thread per cipher block, compiled for one
-    cipher and round count (the algorithm dispatch and the round loop then
-    vanish: about 2.5x faster on an H100 than reading them from `words` at
-    run time) and for `option` (see _DISTRIBUTIONS)."""
+    distribution `dist` into an array of `itemsize`-byte elements, one
+    thread per cipher block, compiled for one cipher and round count (the
+    algorithm dispatch and the round loop then vanish: about 2.5x faster on
+    an H100 than reading them from `words` at run time) and for `option`
+    (see _DISTRIBUTIONS).  `aligned`: element -skip of `out` is on a
+    16-byte boundary (see store_group)."""
     bits, pairs, make = _DISTRIBUTIONS[dist]
     value = make(U64(alg), rounds, option)
     word = _word32 if bits == 32 else _word64
     wide = bool(is64(U64(alg)))  # the device functions' own test
     per = (256 if wide else 128) // bits  # words per cipher block
+    size = _group_size(per, itemsize)
+    group = _grouped(value, word, wide, pairs, size)
     alg = U64(alg)
 
     @cuda.jit
-    def kernel(words, first_block, skip, n, prm, out):
+    def kernel(words, first_block, skip, n, prm, out, aligned):
         nblocks = (skip + n + per - 1) // per
         for bi in range(cuda.grid(1), nblocks, cuda.gridsize(1)):
             p = first_block + U64(bi)
@@ -191,14 +273,8 @@ def _block_kernel(dist, alg, rounds, option):
             # tests: written as one loop with `whole or 0 <= ...`, the tests
             # compile to 64-bit compares for every element of every block.
             if 0 <= base and base + per <= n:
-                if pairs:
-                    for w in range(0, per, 2):
-                        z0, z1 = value(word(b, w, wide), word(b, w + 1, wide), prm)
-                        out[base + w] = z0
-                        out[base + w + 1] = z1
-                else:
-                    for w in range(per):
-                        out[base + w] = value(word(b, w, wide), prm, words, pos + U64(w))
+                for w in range(0, per, size):
+                    store_group(out, base + w, group(b, w, prm, words, pos), aligned)
             elif pairs:
                 for w in range(0, per, 2):
                     z0, z1 = value(word(b, w, wide), word(b, w + 1, wide), prm)
@@ -259,6 +335,14 @@ def as_device_array(obj):
     raise TypeError(f"expected a CUDA array (__cuda_array_interface__), not {type(obj).__name__}")
 
 
+def _aligned(arr, skip):
+    """Whether element -skip of the 1-D array arr (on the device) is on a
+    16-byte boundary.  (The CUDA simulator's arrays are NumPy arrays, with
+    no __cuda_array_interface__.)"""
+    face = getattr(arr, "__cuda_array_interface__", None) or arr.__array_interface__
+    return (face["data"][0] - skip * arr.dtype.itemsize) % 16 == 0
+
+
 def _device_out(out, n, dt):
     """A device array of n elements of dt: `out` wrapped zero-copy, or new."""
     if out is None:
@@ -300,9 +384,9 @@ def _fill_blocks(dist, key, n, start, dt, out, prm=(0.0, 1.0), option=False):
         first_block, skip = divmod(start, per)
         nblocks = (skip + flat.size + per - 1) // per
         words = _words(key)
-        kernel = _block_kernel(dist, int(words[0]), int(words[1]), option)
         target = flat.view(np.uint8) if dt == np.bool_ else flat
-        _launch(kernel, nblocks, words, U64(first_block), skip, flat.size, prm, target)
+        kernel = _block_kernel(dist, int(words[0]), int(words[1]), option, dt.itemsize)
+        _launch(kernel, nblocks, words, U64(first_block), skip, flat.size, prm, target, _aligned(target, skip))
     return out if out is not None else flat
 
 
