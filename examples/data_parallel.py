@@ -46,6 +46,17 @@ def main():
     args = parser.parse_args()
 
     dist.init_process_group("gloo")
+    try:
+        train(args)
+        dist.barrier()  # no rank tears its connections down while another still uses them
+    finally:
+        # after train() returned: the DDP model, which holds work on the
+        # group, is gone first (else gloo's threads may abort the process
+        # at exit)
+        dist.destroy_process_group()
+
+
+def train(args):
     rank, world, _ = ct.world()
     torch.set_num_threads(1)
 
@@ -89,7 +100,6 @@ def main():
                       flush=True)
             step += 1
             if step == args.steps:
-                dist.destroy_process_group()
                 return
 
 
