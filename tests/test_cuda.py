@@ -1,11 +1,8 @@
 """ctrng.cuda bulk generation under Numba's CUDA simulator, against the CPU
 functions (CI has no GPU; the same kernels run on one)."""
 
-import json
-import os
-import subprocess
-import sys
 import textwrap
+from kernels import run_kernel_script
 
 ALGS = ["philox4x32", "philox4x64", "threefry4x32", "threefry4x64"]
 
@@ -98,11 +95,7 @@ SCRIPT = textwrap.dedent("""
 
 
 def test_gpu_fills_match_the_cpu_under_the_simulator():
-    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1")
-    run = subprocess.run([sys.executable, "-W", "ignore", "-c", SCRIPT], env=env, capture_output=True,
-                         text=True, timeout=600)
-    assert run.returncode == 0, run.stderr[-3000:]
-    checks = json.loads(run.stdout.strip().splitlines()[-1])
+    checks = run_kernel_script(SCRIPT)
     for alg in ALGS:
         assert checks[alg] == [True] * (3 * 16 + 1), alg  # 16 fills at 3 starts, then the retries
     assert checks["out"] == [True, True]

@@ -2,11 +2,7 @@
 shards equal to the slice of the full tensor, distributions checked with
 stated false-alarm rates."""
 
-import json
 import math
-import os
-import subprocess
-import sys
 import textwrap
 
 import numpy as np
@@ -15,6 +11,7 @@ from scipy import special, stats
 
 import ctrng
 from ctrng import init
+from kernels import run_kernel_script
 
 ALPHA = 1e-6  # false-alarm rate of each statistical test
 KEY = init.parameter_key(2024, "encoder.layers.3.weight")
@@ -267,11 +264,7 @@ def test_gpu_arrays_get_the_cpu_values_under_the_simulator():
                                 and np.array_equal(cols.copy_to_host(), host[:, 2:5])))
         print(json.dumps(results))
     """)
-    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1")
-    run = subprocess.run([sys.executable, "-W", "ignore", "-c", script], env=env, capture_output=True,
-                         text=True, timeout=300)
-    assert run.returncode == 0, run.stderr[-2000:]
-    assert json.loads(run.stdout.strip().splitlines()[-1]) == [True, True, True, True]
+    assert run_kernel_script(script, timeout=300) == [True, True, True, True]
 
 
 def test_initializers_from_several_threads_at_once():

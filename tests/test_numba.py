@@ -2,10 +2,6 @@
 the CPU and run under Numba's CUDA simulator (the GPU kernels' code path on a
 machine without a GPU)."""
 
-import json
-import os
-import subprocess
-import sys
 import textwrap
 
 import numba
@@ -18,6 +14,7 @@ from ctrng.numba import (bernoulli, bernoulli_threshold, bounded_offset, index_p
                          index_permutation_params, integer_span, philox4x32, philox4x64, random_raw32, random_raw64,
                          standard_normal_f32, standard_normal_f64, stream_words, threefry4x32, threefry4x64,
                          uniform_f32, uniform_f64)
+from kernels import run_kernel_script
 
 ALGS = ["philox4x32", "philox4x64", "threefry4x32", "threefry4x64"]
 SPANS = [0, 2, 999, 39999, 0xFFFF, 0x10000, 2**31, 2**32 - 1, 2**32, 2**40, 2**63, 2**64 - 1]
@@ -191,11 +188,7 @@ SIMULATOR_SCRIPT = textwrap.dedent("""
 
 
 def test_cuda_kernels_match_the_cpu_under_the_simulator():
-    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1")
-    out = subprocess.run([sys.executable, "-W", "ignore", "-c", SIMULATOR_SCRIPT], env=env,
-                         capture_output=True, text=True, timeout=600)
-    assert out.returncode == 0, out.stderr[-2000:]
-    results = json.loads(out.stdout.strip().splitlines()[-1])
+    results = run_kernel_script(SIMULATOR_SCRIPT)
     assert results == {alg: [True] * 7 for alg in ALGS}
 
 
