@@ -132,25 +132,21 @@ def _store_group_jit(out, i, values, aligned):
 def _grouped(value, word, wide, pairs, size):
     """The device function giving elements w, ..., w + size - 1 (size 2 or
     4) of a cipher block b, as a tuple."""
-    if pairs and size == 2:
-        def group(b, w, prm, words, pos):
+    if pairs:
+        def two(b, w, prm, words, pos):
             return value(word(b, w, wide), word(b, w + 1, wide), prm)
-    elif pairs:
-        def group(b, w, prm, words, pos):
-            z0, z1 = value(word(b, w, wide), word(b, w + 1, wide), prm)
-            z2, z3 = value(word(b, w + 2, wide), word(b, w + 3, wide), prm)
-            return z0, z1, z2, z3
-    elif size == 2:
-        def group(b, w, prm, words, pos):
+    else:
+        def two(b, w, prm, words, pos):
             return (value(word(b, w, wide), prm, words, pos + U64(w)),
                     value(word(b, w + 1, wide), prm, words, pos + U64(w + 1)))
-    else:
-        def group(b, w, prm, words, pos):
-            return (value(word(b, w, wide), prm, words, pos + U64(w)),
-                    value(word(b, w + 1, wide), prm, words, pos + U64(w + 1)),
-                    value(word(b, w + 2, wide), prm, words, pos + U64(w + 2)),
-                    value(word(b, w + 3, wide), prm, words, pos + U64(w + 3)))
-    return register_jitable(group)
+    two = register_jitable(two)
+    if size == 2:
+        return two
+
+    @register_jitable
+    def four(b, w, prm, words, pos):
+        return two(b, w, prm, words, pos) + two(b, w + 2, prm, words, pos)
+    return four
 
 
 def _group_size(per, itemsize):
