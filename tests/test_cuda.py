@@ -82,12 +82,14 @@ SCRIPT = textwrap.dedent("""
         tail = cc.index_permutation(ctrng.Key(9, stream=n), n, start=n - m).copy_to_host()
         perm.append(bool(np.array_equal(head, p[:m])))
         perm.append(bool(np.array_equal(tail, p[n - m:])))
-    rows = np.arange(50 * 3, dtype=np.float32).reshape(50, 3)
     key = ctrng.Key(4)
-    order = ctrng.IndexPermutation(key, 50)[:]
-    perm.append(bool(np.array_equal(cc.permute(key, cuda.to_device(rows)).copy_to_host(), rows[order])))
+    for shape in ((50, 3), (37, 9), (5, 2, 4)):  # rows narrower and wider than the 4 threads
+        rows = np.arange(np.prod(shape), dtype=np.float32).reshape(shape)
+        order = ctrng.IndexPermutation(key, shape[0])[:]
+        perm.append(bool(np.array_equal(cc.permute(key, cuda.to_device(rows)).copy_to_host(), rows[order])))
     target = cuda.device_array(50, np.int64)
     returned = cc.permute(key, cuda.to_device(np.arange(50)), out=target)
+    order = ctrng.IndexPermutation(key, 50)[:]
     perm.append(returned is target and bool(np.array_equal(target.copy_to_host(), order)))
     checks["permutations"] = perm
     print(json.dumps(checks))
@@ -102,13 +104,14 @@ def test_gpu_fills_match_the_cpu_under_the_simulator():
     assert checks["alignment"] == [True] * 6
     assert checks["errors"] == ["TypeError", "TypeError", "ValueError", "TypeError", "ValueError", "ValueError",
                                 "ValueError"]
-    assert checks["permutations"] == [True] * 12
+    assert checks["permutations"] == [True] * 14
 
 
 def test_store_group_writes_each_element_once_in_every_form():
     """The vector-store intrinsic of the block kernels, compiled for the CPU:
-    the same LLVM IR that the GPU gets, one 16-byte store where the group is
-    16 bytes and `aligned` holds, element stores otherwise."""
+    the same LLVM IR that the GPU gets, one 16-byte store per 16 bytes where
+    the group is a whole number of them and `aligned` holds, element stores
+    otherwise."""
     import numba
     import numpy as np
     from ctrng.cuda import store_group
@@ -118,7 +121,8 @@ def test_store_group_writes_each_element_once_in_every_form():
         store_group(out, i, values, aligned)
 
     cases = [(np.float32, (1.5, -2.25, 3e38, 7.0)), (np.float64, (0.1, -0.2)), (np.int64, (np.uint64(2**64 - 1), 5)),
-             (np.uint32, (np.uint64(2**32 - 1), 0, 1, np.uint64(2**31))), (np.int32, (-7, 8)), (np.uint8, (1, 0))]
+             (np.uint32, (np.uint64(2**32 - 1), 0, 1, np.uint64(2**31))), (np.int32, (-7, 8)), (np.uint8, (1, 0)),
+             (np.int64, (-1, 2, np.uint64(2**63), 4)), (np.float32, (1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, -8.0))]
     for dtype, values in cases:
         for aligned in (True, False):
             out = np.zeros(12, dtype)  # NumPy's data is 16-byte aligned

@@ -87,10 +87,11 @@ def _affine(x, loc, scale):
 
 def store_group(out, i, values, aligned):
     """out[i + k] = values[k] for each k (a tuple, converted to out's dtype).
-    With `aligned` (out[i] on a 16-byte boundary), a group of 16 bytes is
-    one vector store: a warp's stores then cover whole 32-byte sectors,
-    where four scalar stores a thread, 16 bytes apart, cover each sector in
-    pieces.  (This Python body is what the CUDA simulator runs.)"""
+    With `aligned` (out[i] on a 16-byte boundary) and a group a whole number
+    of 16-byte chunks, each chunk is one vector store: a warp's stores then
+    cover whole 32-byte sectors, where scalar stores a thread, 16 bytes
+    apart, cover each sector in pieces.  (This Python body is what the CUDA
+    simulator runs.)"""
     for k, v in enumerate(values):
         out[i + k] = v
 
@@ -108,16 +109,19 @@ def _store_group(typingctx, out, i, values, aligned):
             for k, e in enumerate(elems):
                 builder.store(e, builder.gep(first, [ir.Constant(ir.IntType(64), k)]))
 
-        if len(elems) * aryty.dtype.bitwidth != 128:
+        chunk = 128 // aryty.dtype.bitwidth  # elements a 16-byte store takes
+        if 128 % aryty.dtype.bitwidth or len(elems) % chunk:
             scalar()
             return context.get_dummy_value()
         with builder.if_else(args[3]) as (vector, otherwise):
             with vector:
-                vty = ir.VectorType(elems[0].type, len(elems))
-                v = ir.Constant(vty, ir.Undefined)
-                for k, e in enumerate(elems):
-                    v = builder.insert_element(v, e, ir.Constant(ir.IntType(32), k))
-                builder.store(v, builder.bitcast(first, vty.as_pointer()), align=16)
+                vty = ir.VectorType(elems[0].type, chunk)
+                for c in range(0, len(elems), chunk):
+                    v = ir.Constant(vty, ir.Undefined)
+                    for k in range(chunk):
+                        v = builder.insert_element(v, elems[c + k], ir.Constant(ir.IntType(32), k))
+                    at = builder.gep(first, [ir.Constant(ir.IntType(64), c)])
+                    builder.store(v, builder.bitcast(at, vty.as_pointer()), align=16)
             with otherwise:
                 scalar()
         return context.get_dummy_value()
@@ -130,30 +134,36 @@ def _store_group_jit(out, i, values, aligned):
 
 
 def _grouped(value, word, wide, pairs, size):
-    """The device function giving elements w, ..., w + size - 1 (size 2 or
-    4) of a cipher block b, as a tuple."""
+    """The device function giving elements w, ..., w + size - 1 (size a
+    power of two, at least 2) of a cipher block b, as a tuple."""
     if pairs:
-        def two(b, w, prm, words, pos):
+        def group(b, w, prm, words, pos):
             return value(word(b, w, wide), word(b, w + 1, wide), prm)
     else:
-        def two(b, w, prm, words, pos):
+        def group(b, w, prm, words, pos):
             return (value(word(b, w, wide), prm, words, pos + U64(w)),
                     value(word(b, w + 1, wide), prm, words, pos + U64(w + 1)))
-    two = register_jitable(two)
-    if size == 2:
-        return two
+    group = register_jitable(group)
+    n = 2
+    while n < size:
+        group, n = _doubled(group, n), 2 * n
+    return group
 
+
+def _doubled(half, n):
+    """A group function of 2 n elements from one of n."""
     @register_jitable
-    def four(b, w, prm, words, pos):
-        return two(b, w, prm, words, pos) + two(b, w + 2, prm, words, pos)
-    return four
+    def group(b, w, prm, words, pos):
+        return half(b, w, prm, words, pos) + half(b, w + n, prm, words, pos)
+    return group
 
 
 def _group_size(per, itemsize):
-    """Elements a whole block is written in groups of: 16 bytes' worth where
-    that divides the block, else 2."""
-    g = 16 // itemsize
-    return g if itemsize in (4, 8) and per % g == 0 else 2
+    """Elements a whole block is written in groups of: the whole block where
+    it is a whole number of 16-byte stores (one group: no loop over the
+    block's words, whose index would then be known only at run time), else
+    pairs."""
+    return per if itemsize in (4, 8) and per * itemsize % 16 == 0 else 2
 
 
 # Each distribution below is (bits per word, whether words go in pairs, maker);
@@ -308,11 +318,13 @@ def truncated_normal_fill(key, start, args, out):
     _fill_blocks(_fill.TRUNCNORM_F64, key, None, start, dt, out, args)
 
 
+@functools.lru_cache(maxsize=1024)
 def _words(key):
     """The stream words as a kernel argument: a tuple, passed by value, so
     that a launch copies nothing to the device first and the kernel keeps
     the words in registers (an array could alias the output and be re-read
-    after every store)."""
+    after every store).  Cached: keys are immutable, and building the tuple
+    took several microseconds of the host's time per call."""
     return tuple(stream_words(key))
 
 
@@ -352,7 +364,7 @@ def _device_out(out, n, dt):
         raise ValueError("out must be C-contiguous")
     if n is not None and check_int(n, "n", 1 << 63) != arr.size:
         raise ValueError(f"out has {arr.size} elements but n = {n}")
-    return arr.reshape(arr.size)
+    return arr if arr.ndim == 1 else arr.reshape(arr.size)
 
 
 def _check(key, start, n, kind, words=1):
