@@ -16,7 +16,8 @@ True
 
 The kernels are thin users of the device functions in :mod:`ctrng.numba`:
 one thread computes one cipher block and writes every element made from it,
-16 bytes a store where the output allows (only integers of spans over
+16 bytes a store where the output allows, or through shared memory where a
+block's elements take more than 16 bytes (only integers of spans over
 2**32, which take 128 bits each, run one thread per element).  The kernels
 are compiled for one cipher and round count (on the first call that needs
 them) and take the key by value.
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import functools
 
+import numba
 import numpy as np
 from llvmlite import ir
 from numba import cuda, types
@@ -250,50 +252,85 @@ _DISTRIBUTIONS = {
 
 
 @functools.lru_cache(maxsize=None)
-def _block_kernel(dist, alg, rounds, option, itemsize):
+def _block_kernel(dist, alg, rounds, option, dtype):
     """The kernel writing elements [first_block * per + skip, ... + n) of
-    distribution `dist` into an array of `itemsize`-byte elements, one
-    thread per cipher block, compiled for one cipher and round count (the
-    algorithm dispatch and the round loop then vanish: about 2.5x faster on
-    an H100 than reading them from `words` at run time) and for `option`
-    (see _DISTRIBUTIONS).  `aligned`: element -skip of `out` is on a
-    16-byte boundary (see store_group)."""
+    distribution `dist` into an array of `dtype`, one thread per cipher
+    block, compiled for one cipher and round count (the algorithm dispatch
+    and the round loop then vanish: about 2.5x faster on an H100 than
+    reading them from `words` at run time) and for `option` (see
+    _DISTRIBUTIONS).  `aligned`: element -skip of `out` is on a 16-byte
+    boundary (see store_group).
+
+    Where a block's elements take more than 16 bytes (32 or 64), a thread's
+    vector stores would be that far apart, and a warp's store would cover
+    each 32-byte sector in halves or quarters: measured on an H100, two
+    16-byte stores a thread 32 bytes apart write at half the bandwidth of
+    stores covering 512 contiguous bytes a warp.  There, the thread block
+    puts its elements in shared memory first, then writes them out with
+    consecutive threads on consecutive elements."""
     bits, pairs, make = _DISTRIBUTIONS[dist]
     value = make(U64(alg), rounds, option)
     word = _word32 if bits == 32 else _word64
     wide = bool(is64(U64(alg)))  # the device functions' own test
     per = (256 if wide else 128) // bits  # words per cipher block
-    size = _group_size(per, itemsize)
+    size = _group_size(per, dtype.itemsize)
     group = _grouped(value, word, wide, pairs, size)
     alg = U64(alg)
 
-    @cuda.jit
-    def kernel(words, first_block, skip, n, prm, out, aligned):
-        nblocks = (skip + n + per - 1) // per
-        for bi in range(cuda.grid(1), nblocks, cuda.gridsize(1)):
-            p = first_block + U64(bi)
-            b = block_of(alg, rounds, words, p)
-            base = bi * per - skip
-            pos = p * U64(per)  # the stream's element at word 0 (integers' retries need it)
-            # All but the first and last block take the branch with no bounds
-            # tests: written as one loop with `whole or 0 <= ...`, the tests
-            # compile to 64-bit compares for every element of every block.
-            if 0 <= base and base + per <= n:
-                for w in range(0, per, size):
-                    store_group(out, base + w, group(b, w, prm, words, pos), aligned)
-            elif pairs:
-                for w in range(0, per, 2):
-                    z0, z1 = value(word(b, w, wide), word(b, w + 1, wide), prm)
-                    if 0 <= base + w < n:
-                        out[base + w] = z0
-                    if 0 <= base + w + 1 < n:
-                        out[base + w + 1] = z1
-            else:
-                for w in range(per):
-                    if 0 <= base + w < n:
-                        out[base + w] = value(word(b, w, wide), prm, words, pos + U64(w))
+    @register_jitable
+    def write_block(words, first_block, skip, n, prm, out, aligned, bi):
+        p = first_block + U64(bi)
+        b = block_of(alg, rounds, words, p)
+        base = bi * per - skip
+        pos = p * U64(per)  # the stream's element at word 0 (integers' retries need it)
+        # All but the first and last block take the branch with no bounds
+        # tests: written as one loop with `whole or 0 <= ...`, the tests
+        # compile to 64-bit compares for every element of every block.
+        if 0 <= base and base + per <= n:
+            for w in range(0, per, size):
+                store_group(out, base + w, group(b, w, prm, words, pos), aligned)
+        elif pairs:
+            for w in range(0, per, 2):
+                z0, z1 = value(word(b, w, wide), word(b, w + 1, wide), prm)
+                if 0 <= base + w < n:
+                    out[base + w] = z0
+                if 0 <= base + w + 1 < n:
+                    out[base + w + 1] = z1
+        else:
+            for w in range(per):
+                if 0 <= base + w < n:
+                    out[base + w] = value(word(b, w, wide), prm, words, pos + U64(w))
 
-    return kernel
+    if size * dtype.itemsize <= 16:
+        @cuda.jit
+        def kernel(words, first_block, skip, n, prm, out, aligned):
+            nblocks = (skip + n + per - 1) // per
+            for bi in range(cuda.grid(1), nblocks, cuda.gridsize(1)):
+                write_block(words, first_block, skip, n, prm, out, aligned, bi)
+        return kernel
+
+    threads = THREADS_PER_BLOCK
+    span = threads * per  # elements of a thread block's cipher blocks
+    element = numba.from_dtype(dtype)
+
+    @cuda.jit
+    def staged(words, first_block, skip, n, prm, out, aligned):
+        stage = cuda.shared.array(span, element)
+        nblocks = (skip + n + per - 1) // per
+        me = cuda.threadIdx.x
+        for first in range(cuda.blockIdx.x * threads, nblocks, cuda.gridDim.x * threads):
+            lo = first * per - skip  # the element of `out` at the first block's word 0
+            if aligned and 0 <= lo and lo + span <= n:  # the same for the whole thread block
+                p = first_block + U64(first + me)
+                b = block_of(alg, rounds, words, p)
+                store_group(stage, me * per, group(b, 0, prm, words, p * U64(per)), False)
+                cuda.syncthreads()
+                for k in range(per):  # consecutive threads, consecutive elements
+                    out[lo + me + k * threads] = stage[me + k * threads]
+                cuda.syncthreads()
+            elif first + me < nblocks:
+                write_block(words, first_block, skip, n, prm, out, aligned, first + me)
+    return staged
 
 
 @functools.lru_cache(maxsize=None)
@@ -393,7 +430,7 @@ def _fill_blocks(dist, key, n, start, dt, out, prm=(0.0, 1.0), option=False):
         nblocks = (skip + flat.size + per - 1) // per
         words = _words(key)
         target = flat.view(np.uint8) if dt == np.bool_ else flat
-        kernel = _block_kernel(dist, int(words[0]), int(words[1]), option, dt.itemsize)
+        kernel = _block_kernel(dist, int(words[0]), int(words[1]), option, target.dtype)
         _launch(kernel, nblocks, words, U64(first_block), skip, flat.size, prm, target, _aligned(target, skip))
     return out if out is not None else flat
 
