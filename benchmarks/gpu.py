@@ -22,8 +22,9 @@ ctrng.cuda.random, the same kernel launched with its arguments built once,
 the plain fill's launch and cupy.random.random; the difference is what a
 single timed call of ctrng leaves the GPU idle for.
 Then permutations of 2**29 64-bit elements (--perm-log2): the index
-permutation alone, a permuted copy of an int64 array, and
-cupy.random.permutation, with a bit check against the CPU first; the index
+permutation alone against cupy.random.permutation(n), a permuted copy of an
+int64 array against cupy.random.permutation of that array, with a bit check
+against the CPU first; the index
 permutation at the worst size (2**28 + 1, where half the values walk
 again), and a permuted copy of the rows of a (2**20, 128) float32 array
 against cupy.take by cupy.random.permutation.
@@ -247,12 +248,15 @@ def permutations(key, n, repeat, cupy):
     rows = {"ctrng index_permutation": gpu_time(lambda: cc.index_permutation(key, n, out=idx), repeat),
             "ctrng permute int64": gpu_time(lambda: cc.permute(key, src, out=dst), repeat)}
     if cupy is not None:
+        csrc = cupy.asarray(src)
         rows["cupy.random.permutation"] = gpu_time(lambda: cupy.random.permutation(n), repeat)
+        rows["cupy.random.permutation(array)"] = gpu_time(lambda: cupy.random.permutation(csrc), repeat)
     for name, t in rows.items():
         print(f"  {name:<32} {t * 1e3:8.3f} ms  {n / t / 1e9:8.2f} G elements/s")
     if cupy is not None:
-        for ours in ("ctrng index_permutation", "ctrng permute int64"):
-            print(f"  {ours} / cupy.random.permutation: {rows['cupy.random.permutation'] / rows[ours]:.2f}x")
+        for ours, theirs in (("ctrng index_permutation", "cupy.random.permutation"),
+                             ("ctrng permute int64", "cupy.random.permutation(array)")):
+            print(f"  {ours} / {theirs}: {rows[theirs] / rows[ours]:.2f}x")
     odd = n // 2 + 1  # the worst case: half the values walk again
     odd_idx = cuda.device_array(odd, np.int64)
     t = gpu_time(lambda: cc.index_permutation(key, odd, out=odd_idx), repeat)
