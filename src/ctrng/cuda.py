@@ -90,10 +90,11 @@ def _affine(x, loc, scale):
 def store_group(out, i, values, aligned):
     """out[i + k] = values[k] for each k (a tuple, converted to out's dtype).
     With `aligned` (out[i] on a 16-byte boundary) and a group a whole number
-    of 16-byte chunks, each chunk is one vector store: a warp's stores then
-    cover whole 32-byte sectors, where scalar stores a thread, 16 bytes
-    apart, cover each sector in pieces.  (This Python body is what the CUDA
-    simulator runs.)"""
+    of 16-byte chunks, each chunk is one vector store.  Where each thread of
+    a warp stores one chunk, the warp's store covers whole 32-byte sectors;
+    scalar stores 16 bytes apart, or two chunks a thread 32 bytes apart,
+    cover each sector in pieces (see _block_kernel).  (This Python body is
+    what the CUDA simulator runs.)"""
     for k, v in enumerate(values):
         out[i + k] = v
 
@@ -279,6 +280,7 @@ def _block_kernel(dist, alg, rounds, option, dtype):
 
     @register_jitable
     def write_block(words, first_block, skip, n, prm, out, aligned, bi):
+        """The elements of the range's cipher block bi that fall in out."""
         p = first_block + U64(bi)
         b = block_of(alg, rounds, words, p)
         base = bi * per - skip
@@ -323,6 +325,7 @@ def _block_kernel(dist, alg, rounds, option, dtype):
             if aligned and 0 <= lo and lo + span <= n:  # the same for the whole thread block
                 p = first_block + U64(first + me)
                 b = block_of(alg, rounds, words, p)
+                # the whole block is one group here (size == per: see _group_size)
                 store_group(stage, me * per, group(b, 0, prm, words, p * U64(per)), False)
                 cuda.syncthreads()
                 for k in range(per):  # consecutive threads, consecutive elements
