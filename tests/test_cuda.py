@@ -1,5 +1,6 @@
 """ctrng.cuda bulk generation under Numba's CUDA simulator, against the CPU
-functions (CI has no GPU; the same kernels run on one)."""
+functions (CI has no GPU; CTRNG_CUDA_TESTS=gpu runs the same script on one,
+see kernels.py)."""
 
 import textwrap
 from kernels import run_kernel_script

@@ -27,10 +27,9 @@ from __future__ import annotations
 
 import functools
 
-import numba
 import numpy as np
 from llvmlite import ir
-from numba import cuda, types
+from numba import cuda, from_dtype, types
 from numba.core import cgutils
 from numba.extending import intrinsic, overload, register_jitable
 
@@ -268,7 +267,8 @@ def _block_kernel(dist, alg, rounds, option, dtype):
     16-byte stores a thread 32 bytes apart write at half the bandwidth of
     stores covering 512 contiguous bytes a warp.  There, the thread block
     puts its elements in shared memory first, then writes them out with
-    consecutive threads on consecutive elements."""
+    consecutive threads on consecutive elements, element stores that need
+    no alignment."""
     bits, pairs, make = _DISTRIBUTIONS[dist]
     value = make(U64(alg), rounds, option)
     word = _word32 if bits == 32 else _word64
@@ -313,7 +313,7 @@ def _block_kernel(dist, alg, rounds, option, dtype):
 
     threads = THREADS_PER_BLOCK
     span = threads * per  # elements of a thread block's cipher blocks
-    element = numba.from_dtype(dtype)
+    element = from_dtype(dtype)
 
     @cuda.jit
     def staged(words, first_block, skip, n, prm, out, aligned):
@@ -322,7 +322,8 @@ def _block_kernel(dist, alg, rounds, option, dtype):
         me = cuda.threadIdx.x
         for first in range(cuda.blockIdx.x * threads, nblocks, cuda.gridDim.x * threads):
             lo = first * per - skip  # the element of `out` at the first block's word 0
-            if aligned and 0 <= lo and lo + span <= n:  # the same for the whole thread block
+            # the same for the whole thread block; any alignment (element stores)
+            if 0 <= lo and lo + span <= n:
                 p = first_block + U64(first + me)
                 b = block_of(alg, rounds, words, p)
                 # the whole block is one group here (size == per: see _group_size)
