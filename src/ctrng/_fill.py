@@ -87,15 +87,20 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_pool_after_fork)
 
 
-def _executor(workers):
+def _submit(piece, ranges):
+    """Submit piece(lo, hi) for each range to the pool, growing it first if it
+    has fewer threads than ranges.  Submitting under the lock means a pool is
+    only ever replaced between two callers' submissions: a replaced pool
+    still runs the pieces it was given (shutdown without cancelling), and no
+    caller can hold it when it stops taking new ones."""
     global _pool, _pool_size
     with _pool_lock:
-        if _pool is None or _pool_size < workers:
+        if _pool is None or _pool_size < len(ranges):
             if _pool is not None:
                 _pool.shutdown(wait=False)
-            _pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ctrng")
-            _pool_size = workers
-        return _pool
+            _pool = ThreadPoolExecutor(max_workers=len(ranges), thread_name_prefix="ctrng")
+            _pool_size = len(ranges)
+        return [_pool.submit(piece, lo, hi) for lo, hi in ranges]
 
 
 def stream_length(key, kind):
@@ -150,7 +155,7 @@ def run_pieces(n, workers, piece):
     error of any."""
     bounds = [n * i // workers for i in range(workers + 1)]
     rest = list(zip(bounds[1:-1], bounds[2:]))
-    futures = [_executor(len(rest)).submit(piece, lo, hi) for lo, hi in rest] if rest else []
+    futures = _submit(piece, rest) if rest else []
     try:
         piece(bounds[0], bounds[1])
     finally:
