@@ -140,6 +140,18 @@ def test_bad_input():
         ctrng.DistributedSampler(object())
 
 
+def test_a_seed_drawn_from_the_os_is_refused():
+    """Each rank would draw its own root (and a new one per iteration), so
+    the ranks' shares would overlap and miss indices: torch's sampler takes
+    one integer seed shared by all ranks, and so must this one."""
+    with pytest.raises(TypeError, match="seed .*not None"):
+        ctrng.DistributedSampler(10, num_replicas=2, rank=0, seed=None)
+    # the default is torch's, 0, and the ranks partition the epoch
+    shares = [list(ctrng.DistributedSampler(10, num_replicas=2, rank=r)) for r in range(2)]
+    assert sorted(shares[0] + shares[1]) == list(range(10))
+    assert shares == [list(ctrng.DistributedSampler(10, num_replicas=2, rank=r, seed=0)) for r in range(2)]
+
+
 def test_with_a_torch_dataloader():
     # CI installs torch (the "torch" extra); elsewhere the test may skip.
     torch = __import__("torch") if os.environ.get("CI") else pytest.importorskip("torch")

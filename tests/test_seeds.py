@@ -68,3 +68,11 @@ def test_bad_input():
         ctrng.derive_seed(1, stream=1.0)
     with pytest.raises(ValueError, match="root"):
         ctrng.derive_seed(2**64)
+
+
+def test_a_root_drawn_from_the_os_is_refused():
+    """derive_seed(None) would give a new, unrepeatable seed on every call."""
+    with pytest.raises(TypeError, match="root .*not None"):
+        ctrng.derive_seed(None)
+    with pytest.raises(TypeError, match="root .*not None"):
+        ctrng.derive_seed(None, rank=1, bits=32)

@@ -67,7 +67,10 @@ class DistributedSampler:
     shuffle : bool
         False gives positions in order (0, 1, 2, ...).
     seed : int, str or bytes
-        Root of the epoch orders (the same on every rank).
+        Root of the epoch orders, the same on every rank (default 0, as
+        torch's).  ``None`` is refused: a root drawn from the OS would
+        differ between ranks (and between iterations), breaking the
+        partition, so pass the run's seed.
     drop_last : bool
         Drop the tail so every rank gets the same count (True), or pad by
         repeating the order from its start (False), as torch does.
@@ -95,6 +98,9 @@ class DistributedSampler:
         self.rank = check_int(rank, "rank", self.num_replicas)
         if not isinstance(shuffle, bool) or not isinstance(drop_last, bool):
             raise TypeError("shuffle and drop_last must be bools")
+        if seed is None:
+            raise TypeError("seed must be the run's seed (an int, str or bytes, the same on every rank), "
+                            "not None: a root drawn from the OS would differ between ranks")
         Key(seed)  # checks the seed
         self.seed, self.shuffle, self.drop_last = seed, shuffle, drop_last
         self.epoch = 0

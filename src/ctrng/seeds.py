@@ -35,7 +35,10 @@ def derive_seed(root, rank=0, stream=0, bits=64):
     distinct (rank, stream) of one root when bits = 64.
 
     `root` is any root ``ctrng.Key`` accepts for philox4x32 (an int below
-    2**64, or a str / bytes); rank and stream are below 2**32.
+    2**64, or a str / bytes) except ``None``: a seed must be reproducible,
+    and one derived from a root drawn afresh on every call never is (draw
+    ``ctrng.Key(None).root`` once, keep it, and pass that).  Rank and stream
+    are below 2**32.
 
     Examples
     --------
@@ -47,6 +50,9 @@ def derive_seed(root, rank=0, stream=0, bits=64):
     >>> 0 <= ctrng.derive_seed(2024, rank=3, bits=32) < 2**32
     True
     """
+    if root is None:
+        raise TypeError("root must be an int, str or bytes, not None: a seed derived from a root drawn "
+                        "afresh on every call is never reproducible (keep ctrng.Key(None).root and pass it)")
     rank = check_int(rank, "rank", 1 << 32)
     stream = check_int(stream, "stream", 1 << 32)
     if bits not in (32, 64) or isinstance(bits, bool):
