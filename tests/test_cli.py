@@ -72,6 +72,39 @@ def test_raw_interleave_from_rank_and_chunks():
     assert out == le(streams.T.reshape(-1))
 
 
+def test_raw_weave_wider_than_a_chunk():
+    """More streams than a chunk holds: word j of the streams in groups,
+    down to a last word cut short."""
+    out = raw_bytes("--interleave-ranks", "10", "--root", "5", "--chunk-words", "4", "--bytes", str(4 * 10 * 3 + 6))
+    streams = np.stack([ctrng.random_raw(ctrng.Key(5, rank=r), 4) for r in range(10)])
+    assert out == le(streams.T.reshape(-1))[:4 * 10 * 3 + 6]
+
+
+def test_raw_weave_of_streams_whose_keys_are_made_as_needed():
+    k = cli._KEPT_KEYS + 4464  # 70000 streams: keys made as they are needed
+    out = raw_bytes("--interleave-roots", str(k), "--root", "77", "--bytes", str(8 * k + 8))
+    streams = np.stack([ctrng.random_raw(ctrng.Key(77 + j), 3) for j in range(k)])
+    assert out == le(streams.T.reshape(-1))[:8 * k + 8]
+
+
+@pytest.mark.parametrize("option", ["--interleave-roots", "--interleave-ranks"])
+def test_raw_huge_weave_starts_at_once_in_bounded_memory(option):
+    """A weave of 10**8-10**9 streams held gigabytes and wrote nothing for a
+    minute: its keys are now made as the output needs them."""
+    code = ("import resource, subprocess, sys; "
+            f"p = subprocess.run([sys.executable, '-m', 'ctrng', 'raw', '{option}', '1000000000', '--root', '3', "
+            "'--bytes', '24'], capture_output=True, timeout=60); "
+            "sys.stdout.write(p.stdout.hex() + ' ' + str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    data, peak_kib = res.stdout.split()
+    field = "root" if option == "--interleave-roots" else "rank"
+    first = [ctrng.random_raw(ctrng.Key(3 + j if field == "root" else 3, rank=j if field == "rank" else 0), 1)[0]
+             for j in range(6)]
+    assert bytes.fromhex(data) == le(first)
+    assert int(peak_kib) < 300 * 1024  # the interpreter, NumPy and one group of keys: ~60 MiB here
+
+
 def test_raw_endless_closed_pipe_exits_quietly():
     # `ctrng raw | head -c 100`: the reader stops, the writer must exit 0, silently.
     p = subprocess.Popen([sys.executable, "-m", "ctrng", "raw"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)

@@ -32,6 +32,10 @@ _WORD32 = 1 << 32
 # Words generated per write in `ctrng raw` (4 MiB): large enough that the
 # per-call overhead vanishes, small enough to stay mostly in cache.
 RAW_CHUNK_WORDS = 1 << 20
+# Woven streams whose keys `ctrng raw` makes once (8 MiB of keys); a larger
+# weave makes them as it goes, this many between two writes, so its output
+# starts at once and its memory stays bounded whatever the count.
+_KEPT_KEYS = 1 << 16
 
 
 # -- argument types ----------------------------------------------------------
@@ -67,51 +71,73 @@ def _non_negative(text):
 
 # -- ctrng raw ---------------------------------------------------------------
 def _raw_keys(args, parser):
+    """The woven streams as (count, key_at): key_at(i) is stream i's Key,
+    made when it is needed, so a weave of any size starts writing at once
+    in bounded memory.  The first and last keys are built here, which checks
+    every key in between."""
     if args.interleave_ranks > 1 and args.interleave_roots > 1:
         parser.error("use --interleave-ranks or --interleave-roots, not both")
     if args.rank + args.interleave_ranks > _WORD32:
         parser.error(f"--rank {args.rank} with --interleave-ranks {args.interleave_ranks} "
                      f"goes past the last rank (2**32 - 1)")
+    ranks = args.interleave_ranks
+
+    def key_at(i):
+        j, r = divmod(i, ranks)
+        return ctrng.Key(args.root + j, rank=args.rank + r, stream=args.stream, algorithm=args.algorithm,
+                         rounds=args.rounds)
+
+    count = args.interleave_roots * ranks
     try:
-        return [ctrng.Key(args.root + j, rank=args.rank + r, stream=args.stream, algorithm=args.algorithm,
-                          rounds=args.rounds)
-                for j in range(args.interleave_roots) for r in range(args.interleave_ranks)]
+        key_at(0), key_at(count - 1)
     except (TypeError, ValueError) as exc:
         parser.error(str(exc))
+    return count, key_at
 
 
-def _raw_blocks(keys, start, total_bytes, chunk_words, threads):
-    """Yield the output as (array, bytes to write from it), chunk by chunk."""
-    k = len(keys)
-    per_rank = max(1, chunk_words // k)
-    stream_words = stream_length(keys[0], RAW32)  # uint32 words in one stream
-    bufs = np.empty((k, per_rank), np.uint32)
-    woven = np.empty((per_rank, k), np.uint32) if k > 1 else None
+def _raw_blocks(count, key_at, start, total_bytes, chunk_words, threads):
+    """Yield the output as (array, bytes to write from it), chunk by chunk:
+    word j of each of the `count` streams in turn, then word j + 1.  A chunk
+    holds per_rank words of every stream, or, for a weave too large for
+    one, word j of `group` consecutive streams."""
+    group = min(count, chunk_words, _KEPT_KEYS)  # streams generated between two writes
+    per_rank = max(1, chunk_words // count) if group == count else 1
+    keys = [key_at(i) for i in range(count)] if count <= _KEPT_KEYS else None
+    stream_words = stream_length(key_at(0), RAW32)  # uint32 words in one stream
+    bufs = np.empty((group, per_rank), np.uint32)
+    woven = np.empty(per_rank * group, np.uint32) if group > 1 else None  # flat: any prefix is contiguous
     pos = start
     remaining = total_bytes  # None: endless
     while remaining is None or remaining > 0:
         want = per_rank
         if remaining is not None:
-            want = min(want, -(-remaining // (4 * k)))  # ceil: words per rank still needed
+            want = min(want, -(-remaining // (4 * count)))  # ceil: words per stream still needed
         want = min(want, stream_words - pos)
         if want <= 0:
             return  # the end of the stream (2**64 blocks): practically never
-        for key, buf in zip(keys, bufs):
-            ctrng.random_raw(key, start=pos, out=buf[:want], threads=threads)
-        if k == 1:
-            out = bufs[0, :want]
-        else:
-            out = woven[:want]
-            if k <= 4:  # column by column is faster for a few ranks
-                for r in range(k):
-                    out[:, r] = bufs[r, :want]
+        for lo in range(0, count, group):
+            rows = min(group, count - lo)
+            if per_rank == 1 and remaining is not None:
+                rows = min(rows, -(-remaining // 4))  # the streams whose word j is still wanted
+            rows = bufs[:rows]
+            for i, buf in enumerate(rows, lo):
+                ctrng.random_raw(keys[i] if keys else key_at(i), start=pos, out=buf[:want], threads=threads)
+            if len(rows) == 1:
+                out = rows[0, :want]
             else:
-                np.copyto(out, bufs[:, :want].T)
-        nbytes = out.nbytes if remaining is None else min(out.nbytes, remaining)
-        yield out, nbytes
+                out = woven[:want * len(rows)].reshape(want, len(rows))
+                if len(rows) <= 4:  # column by column is faster for a few streams
+                    for r in range(len(rows)):
+                        out[:, r] = rows[r, :want]
+                else:
+                    np.copyto(out, rows[:, :want].T)
+            nbytes = out.nbytes if remaining is None else min(out.nbytes, remaining)
+            yield out, nbytes
+            if remaining is not None:
+                remaining -= nbytes
+                if remaining == 0:
+                    return
         pos += want
-        if remaining is not None:
-            remaining -= nbytes
 
 
 def _grow_pipe(f, size=1 << 20):
@@ -125,13 +151,13 @@ def _grow_pipe(f, size=1 << 20):
 
 
 def cmd_raw(args, parser):
-    keys = _raw_keys(args, parser)
-    stream_words = stream_length(keys[0], RAW32)
+    count, key_at = _raw_keys(args, parser)
+    stream_words = stream_length(key_at(0), RAW32)
     if args.start >= stream_words:
         parser.error(f"--start must be below {stream_words} (2**{stream_words.bit_length() - 1}) "
                      f"words for {args.algorithm}, got {args.start}")
     if args.bytes is not None:
-        words = -(-args.bytes // (4 * len(keys)))  # per rank
+        words = -(-args.bytes // (4 * count))  # per stream
         if args.start + words > stream_words:
             parser.error(f"--bytes {args.bytes} from word {args.start} goes past the end of the stream "
                          f"({stream_words} words per rank)")
@@ -141,7 +167,7 @@ def cmd_raw(args, parser):
     out = sys.stdout.buffer
     _grow_pipe(out)
     # A closed pipe (`ctrng raw | head -c 100`) ends the loop: see main().
-    for arr, nbytes in _raw_blocks(keys, args.start, args.bytes, args.chunk_words, args.threads):
+    for arr, nbytes in _raw_blocks(count, key_at, args.start, args.bytes, args.chunk_words, args.threads):
         out.write(memoryview(arr).cast("B")[:nbytes])
     out.flush()
     if args.bytes is None:
