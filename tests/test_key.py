@@ -268,3 +268,123 @@ def test_repr_to_dict_and_replace():
 
 def test_key_docstring_warns_it_is_not_cryptographic():
     assert "secrets" in ctrng.Key.__doc__ and "not a cryptographic" in ctrng.Key.__doc__
+
+
+# ---------------------------------------------------------------------------
+# Derived keys: Key.child and Key.fold_in (docs/guarantee.md, "Derived keys")
+# ---------------------------------------------------------------------------
+
+def _ref_derived_root(key, kind, data):
+    """The version-1 derivation hash, from the pure-Python Threefry4x32-20 of
+    tests/reference.py (not the C core the library calls)."""
+    bits = 8 * {"philox4x32": 8, "philox4x64": 16, "threefry4x32": 16, "threefry4x64": 32}[key.algorithm]
+    root_words = [(key.root >> (32 * i)) & 0xFFFFFFFF for i in range(bits // 32)]
+    words = [0x63747264, ref.CODES[key.algorithm], key.rounds, kind, len(root_words), 1, *root_words,
+             key.rank, key.stream, data]
+    words += [0] * (-len(words) % 4)
+    h = (0x243F6A88, 0x85A308D3, 0x13198A2E, 0x03707344)
+    for b in range(0, len(words), 4):
+        m = words[b:b + 4]
+        h = tuple(x ^ y for x, y in zip(ref.threefry4x32(m, list(h)), m))
+    out = []
+    for j in range(-(-bits // 128)):
+        out += ref.threefry4x32([j, 0x6F757470, 0, 0], list(h))
+    return sum(w << (32 * i) for i, w in enumerate(out[:bits // 32]))
+
+
+def test_tree_children_follow_the_spawn_rule():
+    k = ctrng.Key(5, rank=2, stream=3)
+    for j in (0, 1, 100, 255):
+        assert k.child(j) == k.replace(stream=256 * 3 + 1 + j) == k.child(j, exact=True)
+        assert k.child_in_tree(j)
+    last = ctrng.Key(5, stream=2**24 - 1)  # the last parent: children 0..254 fit
+    assert last.child(254).stream == 2**32 - 1 and last.child_in_tree(254)
+    assert not last.child_in_tree(255) and last.child(255).stream == 0
+    over = ctrng.Key(5, stream=2**24)  # 256 * 2**24 + 1 = 2**32 + 1: outside
+    assert not over.child_in_tree(0)
+    with pytest.raises(ValueError, match="outside the 256-ary tree"):
+        over.child(0, exact=True)
+    with pytest.raises(ValueError, match="outside"):
+        k.child(256, exact=True)
+
+
+def test_tree_child_streams_are_injective_by_brute_force():
+    """Every (parent stream s < 2**12, j < 256) gives its own child stream,
+    above its parent (so never an ancestor's), and the parent and j are read
+    back from it: the tree numbering is a bijection onto streams >= 1."""
+    s = np.repeat(np.arange(2**12, dtype=np.uint64), 256)
+    j = np.tile(np.arange(256, dtype=np.uint64), 2**12)
+    child = 256 * s + 1 + j
+    assert np.unique(child).size == child.size
+    assert (child > s).all()
+    assert ((child - 1) // 256 == s).all() and ((child - 1) % 256 == j).all()
+    for parent in (0, 7, 2**16 - 1, 2**24 - 2):
+        k = ctrng.Key(1, stream=parent)
+        for jj in (0, 77, 255):
+            assert (k.child(jj).stream - 1) // 256 == parent and (k.child(jj).stream - 1) % 256 == jj
+
+
+def test_small_tree_exhaustively():
+    """All nodes of a 3-level tree with fanout 16 are distinct keys."""
+    level, seen = [ctrng.Key(9, rank=4)], {ctrng.Key(9, rank=4)}
+    for _ in range(3):
+        level = [k.child(j) for k in level for j in range(16)]
+        assert all(k.root == 9 and k.rank == 4 for k in level)
+        seen.update(level)
+    assert len(seen) == 1 + 16 + 16**2 + 16**3
+
+
+@pytest.mark.parametrize("algorithm", ALGS)
+def test_hashed_keys_match_the_reference_and_are_pinned(algorithm):
+    k = ctrng.Key(2024, rank=3, stream=5, algorithm=algorithm)
+    child, folded = k.child(300), k.fold_in(7)
+    assert child.root == _ref_derived_root(k, 1, 300)
+    assert folded.root == _ref_derived_root(k, 2, 7)
+    for d in (child, folded):
+        assert (d.rank, d.stream, d.algorithm, d.rounds) == (3, 0, algorithm, k.rounds)
+    golden = {
+        "philox4x32": (12788827231411621659, 1338249277911260665),
+        "philox4x64": (191113598733173859680154023346217605805, 216234823967495161948513252402759917634),
+        "threefry4x32": (22777533919222549977801184049734816816, 261329663275147858162737732388759421420),
+        "threefry4x64": (67299153455514672842231562427702694864768837099115912284276740153618788248779,
+                         80943784737448363732543899118342719947276914015050369229275769418478520805063),
+    }
+    assert (child.root, folded.root) == golden[algorithm]
+
+
+def test_hashed_keys_depend_on_every_field():
+    k = ctrng.Key(2024, rank=3, stream=5)
+    variants = [k, k.replace(root=2025), k.replace(rank=4), k.replace(stream=6), k.replace(rounds=11)]
+    roots = {v.fold_in(1).root for v in variants} | {v.child(256).root for v in variants}
+    assert len(roots) == 2 * len(variants)
+    assert k.fold_in(256) != k.child(256)  # kinds are separated
+
+
+def test_hashed_roots_are_distinct_over_many_derivations():
+    """The probabilistic claim: m hashed 64-bit roots of one rank collide with
+    probability below m**2 / 2**65 (about 2**-30 here), so all must differ;
+    a chain of fold-ins and out-of-tree children never meets itself either."""
+    k = ctrng.Key(1, rank=7)
+    roots = {k.fold_in(d).root for d in range(20000)}
+    roots |= {k.child(j).root for j in range(256, 20256)}
+    chain = k
+    for i in range(5000):
+        chain = chain.fold_in(i % 3) if i % 2 else chain.child(10**6)
+        roots.add(chain.root)
+    assert len(roots) == 45000
+    assert 1 not in roots
+
+
+def test_derivation_argument_checks():
+    k = ctrng.Key(1)
+    for bad in (-1, 2**32):
+        with pytest.raises(ValueError):
+            k.fold_in(bad)
+        with pytest.raises(ValueError):
+            k.child(bad)
+    for bad in (1.0, None, True, "1"):
+        with pytest.raises(TypeError):
+            k.fold_in(bad)
+        with pytest.raises(TypeError):
+            k.child(bad)
+    assert k.fold_in(np.uint32(5)) == k.fold_in(5)

@@ -140,7 +140,8 @@ class Generator:
         """`n` child generators on new streams of the same (root, rank).
 
         Child j (counted over all spawn calls of this generator, j < 256) of a
-        generator on stream s gets stream 256 s + 1 + j, a numbering of the
+        generator on stream s gets stream 256 s + 1 + j (``key.child(j)``,
+        always a tree child, never a hashed key), a numbering of the
         256-ary tree: no two nodes share a stream, and no child shares its
         parent's.  Raises ValueError once a generator has spawned 256
         children or the child's stream would not fit in 32 bits.
@@ -157,8 +158,7 @@ class Generator:
             if last_stream >= 1 << 32:
                 raise ValueError("spawn tree too deep: child streams would pass 2**32")
             self._spawned = first + n
-        base = SPAWN_FANOUT * self._key.stream + 1
-        return [Generator(self._key.replace(stream=base + j), threads=self.threads)
+        return [Generator(self._key.child(j, exact=True), threads=self.threads)
                 for j in range(first, first + n)]
 
     # -- drawing --------------------------------------------------------------

@@ -176,6 +176,66 @@ class Key:
         return {"root": self._root, "rank": self._rank, "stream": self._stream,
                 "algorithm": self._algorithm.name, "rounds": self._rounds}
 
+    # -- derived keys (ctrng.derive; docs/guarantee.md, "Derived keys") -----
+    def child(self, j, *, exact=False):
+        """Child `j` (0 <= j < 2**32) of this key.
+
+        While it fits the 256-ary stream tree (j < 256 and 256 s + 1 + j <
+        2**32 for this key's stream s) the child is the same root and rank on
+        stream ``256 s + 1 + j``, the rule of ``Generator.spawn``: tree
+        children never collide with each other or an ancestor, by the
+        layout.  Otherwise (``exact=False``) it is a *hashed* key: a new root
+        derived from this key and j, on stream 0 of the same rank, distinct
+        from other keys of the rank only with probability 1 - 2**-64 per pair
+        (philox4x32; 2**-128 for the others).  ``exact=True`` raises
+        ValueError instead.
+
+        >>> k = Key(7, rank=2, stream=1)
+        >>> k.child(0), k.child(255).stream
+        (Key(7, rank=2, stream=257, algorithm='philox4x32'), 512)
+        >>> k.child(256).stream, k.child(256).rank, k.child(256).root != 7
+        (0, 2, True)
+        """
+        from . import derive
+
+        j = check_int(j, "j", _WORD32)
+        stream = derive.tree_stream(self._stream, j)
+        if stream is not None:
+            return self.replace(stream=stream)
+        if exact:
+            raise ValueError(f"child {j} of stream {self._stream} is outside the 256-ary tree "
+                             f"(j < 256 and 256 * stream + 1 + j < 2**32)")
+        return self._derived(derive.CHILD, j)
+
+    def child_in_tree(self, j):
+        """Whether ``child(j)`` is a tree child (injective), not a hashed key."""
+        from . import derive
+
+        return derive.tree_stream(self._stream, check_int(j, "j", _WORD32)) is not None
+
+    def fold_in(self, data):
+        """A hashed key for the integer `data` (0 <= data < 2**32): a new root
+        derived from this key and data, on stream 0 of the same rank; what
+        ``jax.random.fold_in`` gives for a ctrng.jax key.  Distinct from
+        every other key of the rank only with probability 1 - 2**-64 per pair
+        (philox4x32; 2**-128 for the others): see docs/guarantee.md.
+
+        >>> k = Key(7, rank=2)
+        >>> k.fold_in(1) == k.fold_in(1), k.fold_in(1) == k.fold_in(2), k.fold_in(1).rank
+        (True, False, 2)
+        """
+        from . import derive
+
+        return self._derived(derive.FOLD_IN, check_int(data, "data", _WORD32))
+
+    def _derived(self, kind, data):
+        from . import derive
+
+        alg = self._algorithm
+        root = derive.derived_root(alg.code, self._rounds, self._root, alg.root_bits, self._rank,
+                                   self._stream, kind, (data,))
+        return Key(root, rank=self._rank, stream=0, algorithm=alg.name, rounds=self._rounds)
+
     # -- the version-1 layout ---------------------------------------------
     @property
     def key_words(self):
