@@ -43,17 +43,19 @@ from __future__ import annotations
 import math
 import operator
 
+import keras
 import numpy as np
 import tensorflow as tf
 
-from . import _fill
+from . import _fill, init as _init, sampler as ctrng_sampler
+from .index_permutation import IndexPermutation
 from .init import truncnorm_params
 from .key import Key, check_int
 from .stateless import (INT_DTYPES, _MAX_N, bernoulli_threshold, check_dtype, check_interval, check_key,
                         check_loc_scale, integer_params)
 
 __all__ = ["random_raw", "random", "uniform", "standard_normal", "normal", "integers", "bernoulli",
-           "truncated_normal", "cipher_blocks"]
+           "truncated_normal", "cipher_blocks", "index_dataset", "Initializer"]
 
 M32 = 0xFFFFFFFF
 M64 = (1 << 64) - 1
@@ -756,3 +758,123 @@ def truncated_normal(key, mean=0.0, std=1.0, a=-2.0, b=2.0, shape=None, start=0,
     z = tf.where(z > beta, beta, z)
     v = _fadd(z * prm.scale, prm.loc)
     return tf.reshape(v if dt == tf.float64 else tf.cast(v, dt), dims)
+
+
+# -- tf.data: a rank's epoch order ------------------------------------------------
+def _lowbias32(x):
+    """Wellons' lowbias32 on uint64 lanes holding 32-bit values."""
+    x = _xor(x, _shr(x, 16))
+    x = _and(x * tf.constant(0x7FEB352D, tf.uint64), M32)
+    x = _xor(x, _shr(x, 15))
+    x = _and(x * tf.constant(0x846CA68B, tf.uint64), M32)
+    return _xor(x, _shr(x, 16))
+
+
+def _permute(params, x):
+    """Elements x (uint64) of the index permutation with C parameters
+    `params` (csrc/iperm.c): the Feistel rounds and the added constant on
+    bits-bit values, repeated while a value is >= n (cycle walking)."""
+    n, bits, rounds, add = int(params.n), int(params.bits), int(params.rounds), int(params.add)
+    keys = [int(params.keys[r]) for r in range(rounds)]
+    a = bits // 2
+    b = bits - a
+
+    def once(x):
+        for r in range(rounds):
+            lo = _and(x, (1 << b) - 1)
+            f = _shr(_lowbias32(_xor(lo, keys[r])), 32 - a)
+            x = _or(_shl(lo, a), _xor(_shr(x, b), f))
+        return _and(x + tf.constant(add, tf.uint64), (1 << bits) - 1)
+
+    def body(x):
+        return (tf.where(x >= tf.constant(n, tf.uint64), once(x), x),)
+
+    def cond(x):
+        return tf.reduce_any(x >= tf.constant(n, tf.uint64))
+
+    return tf.while_loop(cond, body, (once(x),))[0]
+
+
+@_library_code
+def index_dataset(sampler, batch=4096):
+    """The indices ``iter(sampler)`` would yield now, a
+    :class:`ctrng.DistributedSampler`'s share of its current epoch from its
+    current (or loaded) position, as a ``tf.data.Dataset`` of int64 scalars
+    computed in TensorFlow ops, `batch` at a time (O(batch) memory: the
+    permutation is evaluated per position, never stored).  The sampler's own
+    position does not advance: save a resume point with
+    ``sampler.state_dict(consumed=...)``.
+
+    >>> import ctrng, ctrng.tf as ctf
+    >>> s = ctrng.DistributedSampler(10, num_replicas=2, rank=1, seed=7)
+    >>> [int(i) for i in ctf.index_dataset(s)] == list(s)
+    True
+    """
+    if not isinstance(sampler, ctrng_sampler.DistributedSampler):
+        raise TypeError(f"sampler must be a ctrng.DistributedSampler, not {type(sampler).__name__}")
+    batch = check_int(batch, "batch", 1 << 31, low=1)
+    step = sampler.num_replicas
+    count = len(sampler) if not sampler._finished else sampler._per_rank(0)
+    first = (0 if sampler._finished else sampler._start) + sampler.rank
+    n = sampler.n
+    order = sampler.order()
+    params = order._params if isinstance(order, IndexPermutation) else None
+
+    def indices(j):
+        positions = tf.constant(first, tf.uint64) + _u64(j) * tf.constant(step, tf.uint64)
+        positions = tf.math.floormod(positions, tf.constant(max(n, 1), tf.uint64))  # padding: from the start
+        values = positions if params is None else _permute(params, positions)
+        return tf.cast(values, tf.int64)
+
+    ds = tf.data.Dataset.range(count).batch(batch).map(indices, num_parallel_calls=tf.data.AUTOTUNE,
+                                                       deterministic=True)
+    return ds.unbatch()
+
+
+# -- Keras initializers ------------------------------------------------------------
+class Initializer(keras.initializers.Initializer):
+    """A Keras initializer that gives a weight ``ctrng.init``'s values: the
+    same numbers as ``ctrng.init.<method>_(array, parameter_key(root, ident),
+    **kwargs)`` on a NumPy array of the weight's shape and dtype (computed
+    by the C core, then handed to Keras), with ``full_shape`` and ``index``
+    for a shard of a larger tensor.
+
+    Fans follow ``ctrng.init`` (torch's convention: ``shape[1]`` times the
+    receptive field is fan_in).  A Keras Dense kernel has shape (in, out),
+    so its inputs are ``mode="fan_out"`` for the kaiming methods; xavier is
+    symmetric.
+
+    >>> import numpy as np, keras, ctrng, ctrng.tf as ctf
+    >>> init = ctf.Initializer(2024, "dense/kernel", "xavier_uniform")
+    >>> layer = keras.layers.Dense(3, kernel_initializer=init)
+    >>> layer.build((None, 4))
+    >>> w = np.empty((4, 3), np.float32)
+    >>> _ = ctrng.init.xavier_uniform_(w, ctrng.init.parameter_key(2024, "dense/kernel"))
+    >>> bool(np.array_equal(layer.kernel.numpy(), w))
+    True
+    """
+
+    METHODS = ("uniform", "normal", "trunc_normal", "xavier_uniform", "xavier_normal", "kaiming_uniform",
+               "kaiming_normal", "orthogonal")
+
+    def __init__(self, root, ident, method="kaiming_uniform", full_shape=None, index=None, algorithm=None,
+                 **kwargs):
+        if method not in self.METHODS:
+            raise ValueError(f"method must be one of {self.METHODS}, got {method!r}")
+        self.key = _init.parameter_key(root, ident, **({} if algorithm is None else {"algorithm": algorithm}))
+        self.root, self.ident, self.method, self.algorithm = root, ident, method, self.key.algorithm
+        self.full_shape = None if full_shape is None else tuple(full_shape)
+        self.index, self.kwargs = index, kwargs
+
+    def __call__(self, shape, dtype=None, **unused):
+        dt = np.dtype(tf.as_dtype(dtype or keras.backend.floatx()).as_numpy_dtype)
+        array = np.empty(tuple(shape), dt)
+        getattr(_init, self.method + "_")(array, self.key, full_shape=self.full_shape, index=self.index,
+                                          **self.kwargs)
+        return tf.constant(array)
+
+    def get_config(self):
+        if self.index is not None:
+            raise ValueError("an Initializer with index= (slices) cannot be serialised")
+        return {"root": self.root, "ident": self.ident, "method": self.method, "full_shape": self.full_shape,
+                "algorithm": self.algorithm, **self.kwargs}
