@@ -169,3 +169,19 @@ def test_bad_options_fail_with_a_message(args, message, capsys):
     assert exc.value.code != 0
     err = capsys.readouterr().err
     assert message in err
+
+
+def test_shuffle_file_messages_name_the_options_and_the_file(tmp_path, capsys):
+    src, dst = tmp_path / "s.bin", tmp_path / "d.bin"
+    src.write_bytes(bytes(64))
+    dst.write_bytes(b"keep")
+    assert cli.main(["shuffle-file", str(src), str(dst), "--root", "1", "--record-size", "8"]) == 1
+    err = capsys.readouterr().err
+    assert f"{dst} exists; pass --overwrite" in err and "overwrite=True" not in err
+    assert cli.main(["shuffle-file", str(tmp_path), str(dst), "--root", "1", "--record-size", "8"]) == 1
+    assert f"source {tmp_path} is a directory" in capsys.readouterr().err
+    assert cli.main(["shuffle-file", "/dev/zero", str(dst), "--root", "1", "--record-size", "8"]) == 1
+    assert "/dev/zero is not a regular file (a character device)" in capsys.readouterr().err
+    assert cli.main(["shuffle-file", str(src), str(tmp_path), "--root", "1", "--record-size", "8", "--overwrite"]) == 1
+    assert f"dst {tmp_path} is a directory" in capsys.readouterr().err
+    assert dst.read_bytes() == b"keep"

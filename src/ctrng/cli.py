@@ -255,6 +255,9 @@ def cmd_shuffle_file(args, parser):
         key = Key(args.root, rank=args.rank, stream=args.stream, algorithm=args.algorithm)
         n = shuffle_file(args.src, args.dst, args.record_size, key=key, start=args.start, memory=args.memory,
                          overwrite=args.overwrite, threads=args.threads, progress=args.progress)
+    except FileExistsError:
+        print(f"ctrng shuffle-file: {args.dst} exists; pass --overwrite to replace it", file=sys.stderr)
+        return 1
     except (OSError, ValueError, TypeError) as e:
         print(f"ctrng shuffle-file: {e}", file=sys.stderr)
         return 1
@@ -332,7 +335,12 @@ def build_parser():
         "shuffle-file", help="shuffle the fixed-size records of a file larger than memory",
         description="Write the records of SRC to DST in the order of ctrng.permutation(key, n): two "
                     "sequential passes within --memory, DST replaced atomically at the end. A .npy "
-                    "file is shuffled along axis 0 with its header kept.")
+                    "file is shuffled along axis 0 with its header kept.",
+        epilog="The work files are hidden beside DST (.DST.<hash>.tmp, .buckets, .journal). Ctrl-C, "
+               "SIGTERM or an error deletes them. A run that was killed (SIGKILL, a crash) leaves them, "
+               "and the same command again (same SRC, unmodified, key, --start, --record-size and "
+               "--memory) resumes from the last completed chunk or group, to the same result; a "
+               "run with other options deletes them and starts afresh.")
     shuf.add_argument("src", help="file of fixed-size records, or a .npy file")
     shuf.add_argument("dst", help="output file (written to a temporary file, then renamed)")
     shuf.add_argument("--record-size", type=_byte_count, default=None, metavar="BYTES",

@@ -6,25 +6,51 @@ computed in two sequential passes over the data, within a memory budget:
 
 1. count the records per bucket from the random words alone (no I/O), and
    cut the buckets into groups that each fit the budget; read ``src`` in
-   order and append every record to its group's region of the output (and
+   order and append every record to its group's region of a work file (and
    its bucket, as a small integer, to a side file);
 2. for each group: read its region, sort it stably by bucket, Fisher-Yates
    shuffle each bucket (steps 2 and 3 of docs/permutations.md), and write it
-   back in place.
+   to its place in the output.
 
-The output is written to a temporary file next to ``dst`` and renamed over
-it at the end, so an interrupted run leaves no partial ``dst``; ``src`` is
-only read.
+The work file becomes ``dst``: pass 1 puts the groups one largest group
+further on than their final place, so that writing a group's result only
+covers regions that earlier groups have read, and the group's own input
+stays intact until the next group is written.  Any group can therefore be
+done again from its input, and a run can resume where another stopped:
+
+* the work files are named after the job (``.DST.<hash>.tmp``, ``.buckets``
+  and ``.journal`` beside ``dst``, the hash covering the source's path,
+  size, mtime and inode, the key, start, record size and the cuts the
+  memory budget gives), and the running job holds a lock on them;
+* the journal records the last completed chunk of pass 1 or group of pass
+  2, and is replaced (write, fsync, rename) only once the data it vouches
+  for is on disk;
+* a run that finds the files of its own job resumes from the journal (the
+  result is byte-identical to an uninterrupted run); files of another job
+  into the same ``dst`` that no live run holds (left by a run that was
+  killed, on a source since modified or with other parameters) are deleted;
+* a run that fails, or that is stopped by SIGINT or SIGTERM, deletes its
+  files; only SIGKILL or a crash leaves them, for the next run to resume.
+
+``dst`` is replaced by a rename at the end, so it is never partial; ``src``
+is only read.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import hashlib
+import json
 import os
 import re
 import shutil
+import signal
+import stat
 import sys
-import tempfile
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +63,9 @@ from .stateless import check_key
 __all__ = ["shuffle_file", "parse_size"]
 
 # Bytes per record besides the two copies of the record that the passes
-# hold: the bucket, group and bucket-within-group numbers.
+# hold: its bucket as uint32 and two copies of its side-file number (2 or 4
+# bytes) in pass 1, its side-file number and bucket as uint32 in pass 2.
+# That is 12 at most; the rest covers what does not grow with the chunk.
 _INDEX_BYTES = 16
 
 _SIZE = re.compile(r"\s*(\d[\d_]*)\s*([KMGT]?)(i?B)?\s*", re.IGNORECASE)
@@ -68,9 +96,15 @@ class _Progress:
     """A one-line progress bar on stderr, shown only on a terminal."""
 
     def __init__(self, total, enabled):
-        self.total, self.done, self.enabled = total, 0, enabled
+        self.total, self.done, self.skipped, self.enabled = total, 0, 0, enabled
         self.t0 = time.perf_counter()
         self.last = 0.0
+
+    def resume(self, nbytes, where):
+        """Count the work an interrupted run did (not in the rate), and say so."""
+        self.done = self.skipped = nbytes
+        if self.enabled:
+            sys.stderr.write(f"shuffle-file: resuming an interrupted run at {where}\n")
 
     def advance(self, nbytes, label):
         self.done += nbytes
@@ -79,7 +113,7 @@ class _Progress:
             return
         self.last = now
         frac = self.done / self.total if self.total else 1.0
-        rate = self.done / max(now - self.t0, 1e-9) / 2**20
+        rate = (self.done - self.skipped) / max(now - self.t0, 1e-9) / 2**20
         bar = "#" * int(30 * frac)
         sys.stderr.write(f"\rshuffle-file {label} [{bar:<30}] {100 * frac:5.1f}% {rate:8.1f} MiB/s")
         sys.stderr.flush()
@@ -122,6 +156,21 @@ def _write_all(f, offset, buf):
         done += os.pwrite(f, view[done:], offset + done)
 
 
+def _source_stat(src):
+    """os.stat of the source, which must be a regular file."""
+    try:
+        st = src.stat()
+    except FileNotFoundError:
+        raise FileNotFoundError(f"source file not found: {src}") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise IsADirectoryError(f"source {src} is a directory, not a file of records")
+    if not stat.S_ISREG(st.st_mode):
+        kind = ("a FIFO" if stat.S_ISFIFO(st.st_mode) else "a character device" if stat.S_ISCHR(st.st_mode)
+                else "a block device" if stat.S_ISBLK(st.st_mode) else "a socket")
+        raise ValueError(f"source {src} is not a regular file ({kind})")
+    return st
+
+
 def shuffle_file(src, dst, record_size=None, *, key, start=0, memory=None, overwrite=False, threads=None,
                  progress=None):
     """Write the records of `src` to `dst` in the order of
@@ -144,9 +193,22 @@ def shuffle_file(src, dst, record_size=None, *, key, start=0, memory=None, overw
         Show a progress bar (default: when stderr is a terminal).
 
     Returns the number of records.  Raises FileNotFoundError,
-    FileExistsError, ValueError (a size that is not a multiple of
-    record_size, a memory budget smaller than one bucket, dst == src) or
-    OSError (too little free disk) before writing anything.
+    IsADirectoryError (`src` or `dst` is a directory), FileExistsError,
+    ValueError (`src` is not a regular file, a size that is not a multiple
+    of record_size, a memory budget smaller than one bucket, dst == src),
+    OSError (too little free disk) or BlockingIOError (another run is doing
+    the same job) before writing anything.
+
+    The work is done in hidden files beside `dst` (``.DST.<hash>.tmp``,
+    ``.buckets``, ``.journal``; free disk for the output, a group of at most
+    half the budget and, with several buckets a group, 2 or 4 bytes a
+    record).  An error, SIGINT or SIGTERM deletes them; a run that is
+    killed (SIGKILL, a crash) leaves them, and calling shuffle_file again
+    with the same source (unmodified), key, start, record size and memory
+    resumes from the last completed chunk or group, with the same result as
+    an uninterrupted run (and says so on stderr when the progress bar is
+    shown).  A run with other parameters or a modified source deletes such
+    files and starts afresh.
 
     Examples
     --------
@@ -163,8 +225,9 @@ def shuffle_file(src, dst, record_size=None, *, key, start=0, memory=None, overw
     """
     check_key(key)
     src, dst = Path(src), Path(dst)
-    if not src.is_file():
-        raise FileNotFoundError(f"source file not found: {src}")
+    st = _source_stat(src)
+    if dst.is_dir():
+        raise IsADirectoryError(f"dst {dst} is a directory")
     if dst.exists():
         if dst.resolve() == src.resolve():
             raise ValueError("dst must not be the source file (the source is never modified)")
@@ -173,7 +236,7 @@ def shuffle_file(src, dst, record_size=None, *, key, start=0, memory=None, overw
     memory = default_memory() if memory is None else parse_size(memory, "memory")
     if memory < 1:
         raise ValueError("memory must be at least 1 byte")
-    size = src.stat().st_size
+    size = st.st_size
     if src.suffix == ".npy":
         header, row_bytes, n = _npy_layout(src)
         if record_size is not None and record_size != row_bytes:
@@ -195,40 +258,203 @@ def shuffle_file(src, dst, record_size=None, *, key, start=0, memory=None, overw
     check_room(key, start, n)
     workers = _fill.resolve_threads(threads, n)
     plan = _Plan(Buckets(key, start, n, workers), record_size, len(header), memory)
-    free = shutil.disk_usage(dst.parent).free
-    need = size + n * plan.side_bytes
-    if need > free:
-        raise OSError(f"not enough free disk for {dst}: need {need} bytes, {free} available")
     show = sys.stderr.isatty() if progress is None else bool(progress)
     bar = _Progress(4 * n * record_size, show)
-
-    fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".tmp", dir=dst.parent)
-    side_fd, side_tmp = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".buckets", dir=dst.parent)
     try:
-        shutil.copymode(src, tmp)
-        os.ftruncate(fd, size)
-        os.ftruncate(side_fd, n * plan.side_bytes)
-        _write_all(fd, 0, header)
-        src_fd = os.open(src, os.O_RDONLY)
-        try:
-            plan.scatter_pass(src_fd, fd, side_fd, bar)
-        finally:
-            os.close(src_fd)
-        plan.shuffle_pass(fd, side_fd, threads, bar)
-        os.fsync(fd)
-        os.close(fd)
-        fd = None
-        os.replace(tmp, dst)
-    except BaseException:
-        if fd is not None:
-            os.close(fd)
-        os.unlink(tmp)
-        raise
+        with _terminate_cleanly():
+            _run(plan, src, dst, plan.job(src, st), header, threads, bar)
     finally:
         bar.close()
-        os.close(side_fd)
-        os.unlink(side_tmp)
     return n
+
+
+def _run(plan, src, dst, job, header, threads, bar):
+    """Both passes in the work files of `job`, resumed where a killed run
+    stopped; then the rename to `dst`."""
+    files = _WorkFiles(dst, job)
+    fd = _claim(files.data, dst)
+    side_fd = None
+    journal = _Journal(files, job)
+    try:
+        _discard_stale(dst, job)
+        side_fd = os.open(files.side, os.O_RDWR | os.O_CREAT, 0o600)
+        journal.fds = (fd, side_fd)
+        step, done = journal.load(plan)
+        need = plan.work_size + plan.side_size - sum(os.fstat(f).st_blocks * 512 for f in (fd, side_fd))
+        free = shutil.disk_usage(dst.parent).free
+        if need > free:
+            raise OSError(f"not enough free disk for {dst}: need {need} bytes, {free} available")
+        n, rs = plan.buckets.n, plan.record_size
+        if (step, done) == (1, 0):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(files.journal)  # one that did not match the files
+            shutil.copymode(src, files.data)
+            os.ftruncate(fd, plan.work_size)
+            os.ftruncate(side_fd, plan.side_size)
+            _write_all(fd, 0, header)
+        elif step == 1:
+            bar.resume(2 * done * rs, f"pass 1/2, record {done} of {n}")
+        else:
+            bar.resume(2 * (n + int(plan.bucket_start[plan.groups[done]])) * rs,
+                       f"pass 2/2, group {done + 1} of {len(plan.groups) - 1}")
+        if n * rs:
+            if step == 1:
+                src_fd = os.open(src, os.O_RDONLY)
+                try:
+                    plan.scatter_pass(src_fd, fd, side_fd, journal, done, bar)
+                finally:
+                    os.close(src_fd)
+                step, done = 2, 0
+                journal.save(step, done)
+            plan.shuffle_pass(fd, side_fd, threads, journal, done, bar)
+            journal.wait()
+        os.ftruncate(fd, len(header) + n * rs)  # the last `slack` bytes held pass 1's copy of the last groups
+        os.fsync(fd)
+        files.remove(data=False)
+        os.replace(files.data, dst)
+    except BaseException:
+        journal.close()  # no save lands after the files are gone
+        files.remove()
+        raise
+    finally:
+        journal.close()
+        if side_fd is not None:
+            os.close(side_fd)
+        os.close(fd)
+
+
+class _WorkFiles:
+    """The files of a job beside dst: the data (renamed to dst at the end),
+    the bucket numbers of pass 1 and the journal.  `job` is the job's hash
+    (the first 16 hex digits name the files)."""
+
+    def __init__(self, dst, job):
+        stem = f".{dst.name}.{job[:16]}"
+        self.data, self.side, self.journal, self.new_journal = (
+            dst.with_name(stem + ext) for ext in (".tmp", ".buckets", ".journal", ".journal.new"))
+
+    def remove(self, data=True):
+        """Delete the files there are (the data file last: it holds the lock)."""
+        for path in (self.new_journal, self.journal, self.side) + ((self.data,) if data else ()):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+
+
+def _claim(path, dst):
+    """Open (or create) the data file at `path` and lock it: the lock tells
+    other runs that the job is alive (the kernel drops it if the process is
+    killed)."""
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise BlockingIOError(f"another run is shuffling the same file into {dst} ({path} is locked)") from None
+        with contextlib.suppress(FileNotFoundError):
+            if os.path.samestat(os.fstat(fd), os.stat(path)):
+                return fd
+        os.close(fd)  # renamed or deleted by its owner before we locked it: open the new one
+
+
+def _discard_stale(dst, job):
+    """Delete the work files of other jobs into `dst` (left by killed runs)
+    unless a live run holds them."""
+    names = re.compile(rf"\.{re.escape(dst.name)}\.([0-9a-f]{{16}})\.(?:tmp|buckets|journal|journal\.new)")
+    for other in {m.group(1) for m in map(names.fullmatch, os.listdir(dst.parent)) if m} - {job[:16]}:
+        files = _WorkFiles(dst, other)
+        try:
+            fd = os.open(files.data, os.O_RDONLY)
+        except FileNotFoundError:  # a run that was killed before its data file, or one just finished
+            files.remove(data=False)
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            files.remove()
+        except BlockingIOError:
+            pass  # a live run of that job
+        finally:
+            os.close(fd)
+
+
+class _Journal:
+    """How far a job got: pass 1 and the records whose chunks are done, or
+    pass 2 and the groups done.  A save makes the data files (`fds`)
+    durable, then replaces the journal atomically, on a thread of its own
+    while the next chunk or group is read and sorted."""
+
+    def __init__(self, files, job):
+        self.files, self.job, self.fds = files, job, ()
+        self.saver = ThreadPoolExecutor(1, thread_name_prefix="ctrng-journal")
+        self.pending = None
+
+    def load(self, plan):
+        """(pass, done) to resume at: the journal's, when it is this job's
+        and the data files have their sizes; else (1, 0), a fresh start."""
+        try:
+            state = json.loads(self.files.journal.read_text())
+            resume = state["pass"], state["done"]
+            sizes = tuple(os.fstat(f).st_size for f in self.fds)
+            if state["job"] == self.job and sizes == (plan.work_size, plan.side_size):
+                return resume
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+        return 1, 0
+
+    def save(self, step, done):
+        """Record (step, done) for the data written so far, in the background."""
+        self.wait()
+        self.pending = self.saver.submit(self._save, step, done)
+
+    def wait(self):
+        """Wait for the last save (raising its error)."""
+        pending, self.pending = self.pending, None
+        if pending is not None:
+            pending.result()
+
+    def close(self):
+        self.saver.shutdown()
+
+    def _save(self, step, done):
+        for fd in self.fds:
+            os.fdatasync(fd)
+        with open(self.files.new_journal, "w") as f:
+            json.dump({"job": self.job, "pass": step, "done": done}, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(self.files.new_journal, self.files.journal)
+        dir_fd = os.open(self.files.journal.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)  # the rename is durable before a write relies on it
+        finally:
+            os.close(dir_fd)
+
+
+class _Terminated(BaseException):
+    """SIGTERM, raised where shuffle_file was, so that it cleans up."""
+
+
+@contextlib.contextmanager
+def _terminate_cleanly():
+    """Make SIGTERM (when its default action, exit at once, is in force)
+    unwind the body like SIGINT does, then end the process by the signal."""
+    if threading.current_thread() is not threading.main_thread() or \
+            signal.getsignal(signal.SIGTERM) != signal.SIG_DFL:
+        yield
+        return
+
+    def terminated(signum, frame):
+        raise _Terminated
+
+    signal.signal(signal.SIGTERM, terminated)
+    try:
+        yield
+    except _Terminated:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.raise_signal(signal.SIGTERM)
+        raise  # not reached: the default action ends the process
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _start_writeback(fd, offset, nbytes):
@@ -248,11 +474,12 @@ class _Plan:
 
     Pass 1 reads `chunk` records at a time and sorts them (stably) into
     units of `unit` consecutive buckets, each written to its place in the
-    output.  With one bucket a unit, the output is then already sorted by
-    bucket; with more, each record's bucket goes to a side file (as
-    uint16, mod 2**16, when no group spans more buckets) for pass 2.
-    Pass 2 handles `groups` (runs of whole units that fit the memory
-    budget): read, finish the sort, shuffle the buckets, write back.
+    work file, `slack` bytes (the largest group) after its final place.
+    With one bucket a unit, the work file is then already sorted by bucket;
+    with more, each record's bucket goes to a side file (as uint16, mod
+    2**16, when no group spans more buckets) for pass 2.  Pass 2 handles
+    `groups` (runs of whole units that fit the memory budget): read, finish
+    the sort, shuffle the buckets, write to the final place.
     """
 
     def __init__(self, buckets, record_size, offset, memory):
@@ -285,57 +512,91 @@ class _Plan:
         widest = int(np.diff(self.groups).max())
         self.side_dtype = None if self.unit == 1 else np.uint16 if widest <= 1 << 16 else np.uint32
         self.side_bytes = 0 if self.side_dtype is None else np.dtype(self.side_dtype).itemsize
+        self.largest = int(np.max(self.bucket_start[self.groups[1:]] - self.bucket_start[self.groups[:-1]]))
+        self.slack = self.largest * record_size
+        self.work_size = offset + self.slack + buckets.n * record_size
 
-    def scatter_pass(self, src_fd, fd, side_fd, bar):
-        """Pass 1: records to their unit's region, in source order."""
+    @property
+    def side_size(self):
+        return self.buckets.n * self.side_bytes
+
+    def job(self, src, st):
+        """A hash of everything the work files depend on: the source (path,
+        inode, size, mtime), the permutation, the record layout and the cuts."""
+        b = self.buckets
+        what = {"layout": 1, "src": str(src.resolve()), "device": st.st_dev, "inode": st.st_ino,
+                "size": st.st_size, "mtime_ns": st.st_mtime_ns, "key": b.key.to_dict(), "start": b.start, "n": b.n,
+                "record_size": self.record_size, "offset": self.offset, "chunk": self.chunk, "unit": self.unit,
+                "side_bytes": self.side_bytes}
+        digest = hashlib.sha256(json.dumps(what, sort_keys=True).encode())
+        digest.update(self.groups.tobytes())
+        return digest.hexdigest()
+
+    def scatter_pass(self, src_fd, fd, side_fd, journal, done, bar):
+        """Pass 1: records to their unit's region, in source order, from
+        record `done` on (a killed run wrote the chunks before it)."""
         n, rs, unit = self.buckets.n, self.record_size, self.unit
-        units = -(-len(self.bucket_start[:-1]) // unit)
-        written = self.bucket_start[np.arange(units) * unit].copy()  # next output position per unit
-        records = np.empty((min(self.chunk, n), rs), np.uint8)
+        base = self.offset + self.slack
+        chunk = min(self.chunk, n)
+        records = np.empty((chunk, rs), np.uint8)
         moved = np.empty_like(records)
-        for lo in range(0, n, self.chunk):
-            hi = min(n, lo + self.chunk)
-            part, out = records[:hi - lo], moved[:hi - lo]
-            _read_exactly(src_fd, self.offset + lo * rs, part)
-            bucket = self.buckets.bucket_of(lo, hi)
-            label = bucket // np.uint32(unit) if unit > 1 else bucket
-            counts = np.bincount(label, minlength=units)
-            scatter_labels(label, counts, part, out)
-            side = None
-            if self.side_dtype is not None:
-                side = scatter_labels(label, counts, bucket.astype(self.side_dtype), np.empty(hi - lo, self.side_dtype))
-            first = 0
-            for u in np.flatnonzero(counts).tolist():
-                take, at = int(counts[u]), int(written[u])
-                _write_all(fd, self.offset + at * rs, out[first:first + take])
-                if side is not None:
-                    _write_all(side_fd, at * self.side_bytes, side[first:first + take])
-                written[u] += take
-                first += take
-            bar.advance(2 * (hi - lo) * rs, "pass 1/2")
+        labels = np.empty(chunk, np.uint32)
+        counts = np.empty(len(self.bucket_start) - 1, np.uint64)
+        sides = None if self.side_dtype is None else np.empty((2, chunk), self.side_dtype)
+        written = self.bucket_start[:-1:unit].copy()  # next output position per unit
+        for lo in range(0, n, chunk):
+            hi = min(n, lo + chunk)
+            counts.fill(0)
+            self.buckets.count(lo, hi, counts)
+            per_unit = counts.reshape(-1, unit).sum(axis=1)
+            if lo >= done:
+                part, out = records[:hi - lo], moved[:hi - lo]
+                _read_exactly(src_fd, self.offset + lo * rs, part)
+                label = self.buckets.bucket_of(lo, hi, out=labels[:hi - lo])
+                if sides is not None:
+                    side, side_out = sides[:, :hi - lo]
+                    side[:] = label  # the bucket, mod 2**16 for uint16
+                    label >>= np.uint32(unit.bit_length() - 1)
+                    scatter_labels(label, per_unit, side, side_out)
+                scatter_labels(label, per_unit, part, out)
+                first = 0
+                for u in np.flatnonzero(per_unit).tolist():
+                    take, at = int(per_unit[u]), int(written[u])
+                    _write_all(fd, base + at * rs, out[first:first + take])
+                    if sides is not None:
+                        _write_all(side_fd, at * self.side_bytes, side_out[first:first + take])
+                    first += take
+                if hi < n:
+                    journal.save(1, hi)
+                bar.advance(2 * (hi - lo) * rs, "pass 1/2")
+            written += per_unit.astype(np.int64)
 
-    def shuffle_pass(self, fd, side_fd, threads, bar):
-        """Pass 2: each group sorted by bucket (if pass 1 left that to do)
-        and its buckets shuffled, in place."""
+    def shuffle_pass(self, fd, side_fd, threads, journal, done, bar):
+        """Pass 2: each group from group `done` on read from pass 1's place,
+        sorted by bucket (if pass 1 left that to do), its buckets shuffled,
+        and written to its final place."""
         starts, rs = self.bucket_start, self.record_size
-        largest = int(np.max(starts[self.groups[1:]] - starts[self.groups[:-1]]))
-        records = np.empty((largest, rs), np.uint8)
+        records = np.empty((self.largest, rs), np.uint8)
         sorting = self.side_dtype is not None  # units of several buckets: finish the sort here
         moved = np.empty_like(records) if sorting else None
-        side = np.empty(largest, self.side_dtype) if sorting else None
-        for first, last in zip(self.groups[:-1].tolist(), self.groups[1:].tolist()):
+        side = np.empty(self.largest, self.side_dtype) if sorting else None
+        labels = np.empty(self.largest, np.uint32) if sorting else None
+        for g in range(done, len(self.groups) - 1):
+            first, last = int(self.groups[g]), int(self.groups[g + 1])
             lo, hi = int(starts[first]), int(starts[last])
             if hi == lo:
                 continue
             part = records[:hi - lo]
-            _read_exactly(fd, self.offset + lo * rs, part)
+            _read_exactly(fd, self.offset + self.slack + lo * rs, part)
             if sorting:
-                labels = side[:hi - lo]
-                _read_exactly(side_fd, lo * self.side_bytes, labels)
-                labels -= self.side_dtype(first % (1 << 8 * self.side_bytes))  # wraps as the stored bucket did
-                part = scatter_labels(labels.astype(np.uint32), np.diff(starts[first:last + 1]), part,
-                                      moved[:hi - lo])
+                _read_exactly(side_fd, lo * self.side_bytes, side[:hi - lo])
+                side[:hi - lo] -= self.side_dtype(first % (1 << 8 * self.side_bytes))  # wraps as the stored bucket did
+                labels[:hi - lo] = side[:hi - lo]
+                part = scatter_labels(labels[:hi - lo], np.diff(starts[first:last + 1]), part, moved[:hi - lo])
             self.buckets.shuffle(first, last, part, lo, threads=threads)
+            journal.wait()  # groups before g are recorded as done: this write may cover what g - 1 read
             _write_all(fd, self.offset + lo * rs, part)
             _start_writeback(fd, self.offset + lo * rs, part.nbytes)
+            if g + 2 < len(self.groups):
+                journal.save(2, g + 1)
             bar.advance(2 * (hi - lo) * rs, "pass 2/2")

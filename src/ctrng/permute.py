@@ -52,18 +52,22 @@ class Buckets:
             return
         self.counts = np.zeros((workers, 1 << self.bits), np.uint64)
 
-        def piece(lo, hi):
-            lib.ctrng_perm_count(self.stream, start, lo, hi, self.bits,
-                                 ffi.from_buffer("uint64_t[]", self.counts[self.piece_row[lo]]))
-
-        _fill.run_pieces(n, workers, piece)
+        _fill.run_pieces(n, workers, lambda lo, hi: self.count(lo, hi, self.counts[self.piece_row[lo]]))
         self.bucket_start = np.zeros((1 << self.bits) + 1, np.uint64)
         np.cumsum(self.counts.sum(axis=0), out=self.bucket_start[1:])
 
-    def bucket_of(self, lo, hi):
-        """Bucket of each item in [lo, hi)."""
-        words = random_raw(self.key, hi - lo, start=self.start + lo, threads=1)
-        return words >> np.uint32(32 - self.bits) if self.bits else np.zeros(hi - lo, np.uint32)
+    def count(self, lo, hi, out):
+        """Add the number of items of [lo, hi) in each bucket to `out`
+        (uint64, one per bucket)."""
+        lib.ctrng_perm_count(self.stream, self.start, lo, hi, self.bits, ffi.from_buffer("uint64_t[]", out))
+
+    def bucket_of(self, lo, hi, out):
+        """Bucket of each item in [lo, hi), written to `out` (uint32)."""
+        words = random_raw(self.key, hi - lo, start=self.start + lo, out=out, threads=1)
+        if self.bits:
+            return np.right_shift(words, np.uint32(32 - self.bits), out=words)
+        words.fill(0)
+        return words
 
     def shuffle(self, first, last, data, base, threads=None):
         """Step 3 for buckets [first, last), whose items are in `data` (a
