@@ -134,12 +134,17 @@ void ctrng_iperm_map(const ctrng_iperm *p, const uint64_t *in, uint64_t first, s
 /* 1 if this CPU and build can run the given code path. */
 int ctrng_isa_available(int isa);
 
-/* NumPy bit generator: a buffered cursor over the stream, in 32-bit words. */
+/* NumPy bit generator: a buffered cursor over the stream, in 32-bit words.
+ * NumPy's draws cannot fail, so a draw that runs past the stream's end
+ * sets `exhausted` and goes on from block 0 (words that must not be used:
+ * the caller raises and puts the cursor back at the end). */
 #define CTRNG_BITGEN_WORDS 64
 typedef struct {
     ctrng_stream stream;
     uint64_t block;                     /* block index of buf[0]          */
     uint32_t index;                     /* next word of buf to hand out   */
+    uint32_t exhausted;                 /* 1 once a word past the end was
+                                           handed out                     */
     uint32_t buf[CTRNG_BITGEN_WORDS];
 } ctrng_bitgen_state;
 
@@ -152,8 +157,10 @@ typedef struct {
     uint64_t (*next_raw)(void *st);
 } ctrng_bitgen;
 
-/* Position the cursor at 32-bit word (block * words per block + index) and
- * wire the bitgen_t callbacks to it. */
+/* Position the cursor at 32-bit word (block * words per block + index,
+ * index at most the words per block, so that the end of the stream is
+ * block 2^64 - 1, index = words per block), clear `exhausted` and wire the
+ * bitgen_t callbacks to it. */
 int ctrng_bitgen_init(ctrng_bitgen *bg, ctrng_bitgen_state *st,
                       uint64_t block, uint32_t index);
 

@@ -275,17 +275,30 @@ int ctrng_ndtri(const double *p, size_t n, double *out, int isa)
 
 /* ---- NumPy bit generator ------------------------------------------------ */
 
+static uint32_t bitgen_block_words(const ctrng_bitgen_state *st)
+{
+    return ctrng_is64(st->stream.algorithm) ? 8 : 4;
+}
+
+/* Fill buf from st->block; a buffer that would pass the stream's end is
+ * moved back (index with it) to end there, as its last. */
 static void bitgen_refill(ctrng_bitgen_state *st)
 {
-    ctrng_fill(&st->stream, CTRNG_RAW32, NULL, st->block, 0, CTRNG_BITGEN_WORDS, st->buf,
-               CTRNG_ISA_AUTO, 0);
+    uint32_t per_block = bitgen_block_words(st);
+    uint64_t last = -(uint64_t)(CTRNG_BITGEN_WORDS / per_block); /* first block of the last buffer */
+    if (st->block > last) {
+        st->index += (uint32_t)(st->block - last) * per_block;
+        st->block = last;
+    }
+    ctrng_fill(&st->stream, CTRNG_RAW32, NULL, st->block, 0, CTRNG_BITGEN_WORDS, st->buf, CTRNG_ISA_AUTO, 0);
 }
 
 static uint32_t bitgen_next_uint32(void *p)
 {
     ctrng_bitgen_state *st = p;
     if (st->index == CTRNG_BITGEN_WORDS) {
-        st->block += CTRNG_BITGEN_WORDS / (ctrng_is64(st->stream.algorithm) ? 8 : 4);
+        st->block += CTRNG_BITGEN_WORDS / bitgen_block_words(st);
+        st->exhausted |= st->block == 0; /* the last buffer is used up: wrap */
         st->index = 0;
         bitgen_refill(st);
     }
@@ -310,10 +323,10 @@ int ctrng_bitgen_init(ctrng_bitgen *bg, ctrng_bitgen_state *st, uint64_t block, 
 {
     int err = valid_stream(&st->stream);
     if (err) return err;
-    uint32_t words = ctrng_is64(st->stream.algorithm) ? 8 : 4;
-    if (index >= words) return CTRNG_EPARAMS;
+    if (index > bitgen_block_words(st)) return CTRNG_EPARAMS;
     st->block = block;
     st->index = index;
+    st->exhausted = 0;
     bitgen_refill(st);
     bg->state = st;
     bg->next_uint64 = bitgen_next_uint64;

@@ -1,12 +1,14 @@
 """NumPy bit generators on ctrng streams."""
 
 import pickle
+import sys
 import threading
 
 import numpy as np
 import pytest
 
 import ctrng
+from ctrng.bitgen import CHECKED_WORDS
 
 CLASSES = [ctrng.Philox4x32, ctrng.Philox4x64, ctrng.Threefry4x32, ctrng.Threefry4x64]
 
@@ -84,3 +86,130 @@ def test_is_a_numpy_bit_generator():
     g.random(5)
     copy = pickle.loads(pickle.dumps(g))  # NumPy's own Generator pickling
     assert np.array_equal(copy.normal(size=20), g.normal(size=20))
+
+
+def _at(bg, position):
+    """bg moved to `position` through its state."""
+    bg.state = dict(bg.state, position=position)
+    return bg
+
+
+def _length(bg):
+    return bg.key.block_bytes // 4 << 64  # 32-bit words in 2**64 blocks
+
+
+# NumPy draws of every kind the C cursor feeds (scalar and array, float and
+# integer, rejection loops, shuffles), with the fewest words each one uses.
+NUMPY_DRAWS = {
+    "random": (lambda g: g.random(), 2),
+    "random array": (lambda g: g.random(100), 4),
+    "integers": (lambda g: g.integers(0, 1000), 1),
+    "integers array": (lambda g: g.integers(0, 1000, 100), 4),
+    "integers uint32": (lambda g: g.integers(0, 2**32, 8, dtype=np.uint32), 4),
+    "choice": (lambda g: g.choice(10, 100), 4),
+    "choice without replacement": (lambda g: g.choice(1000, 100, replace=False), 4),
+    "shuffle": (lambda g: g.shuffle(np.arange(100)), 4),
+    "permutation": (lambda g: g.permutation(100), 4),
+    "standard_gamma": (lambda g: g.standard_gamma(0.5, 100), 4),
+    "standard_normal": (lambda g: g.standard_normal(), 2),
+    "binomial": (lambda g: g.binomial(100, 0.3, 100), 4),
+    "dirichlet": (lambda g: g.dirichlet([1.0, 2.0], 10), 4),
+}
+
+
+@pytest.mark.parametrize("cls", CLASSES)
+@pytest.mark.parametrize("draw", NUMPY_DRAWS)
+def test_numpy_draws_refuse_to_pass_the_end_of_the_stream(cls, draw):
+    bg = cls(1)
+    g = np.random.Generator(bg)  # built before the position moves near the end
+    end = _length(bg)
+    fn, words = NUMPY_DRAWS[draw]
+    for left in range(words):
+        _at(bg, end - left)
+        with pytest.raises(ValueError, match="exhausted.*another stream or key"):
+            fn(g)
+        assert bg.position == end  # a valid state: at the end, which the setter takes
+        bg.state = bg.state
+    legacy = np.random.RandomState(_at(bg, end - 2))
+    with pytest.raises(ValueError, match="exhausted"):
+        legacy.random_sample(2)
+    assert bg.position == end
+
+
+@pytest.mark.parametrize("cls", CLASSES)
+def test_numpy_draws_reach_the_end_exactly(cls):
+    bg = cls(1)
+    end = _length(bg)
+    g = np.random.Generator(_at(bg, end - 203))
+    last = np.concatenate([g.integers(0, 2**32, n, dtype=np.uint32) for n in (3, 100, 1, 99)])
+    assert np.array_equal(last, ctrng.random_raw(bg.key, 203, start=end - 203))  # no wrap
+    assert bg.position == end
+    with pytest.raises(ValueError, match="exhausted"):
+        g.integers(0, 2**32, dtype=np.uint32)
+    _at(bg, end - 4)
+    assert np.array_equal(g.random(2), ctrng.random(bg.key, 2, start=end // 2 - 2))
+
+
+def test_only_draws_near_the_end_run_python_code():
+    """The end check is a Python call per draw: draws from further back than
+    CHECKED_WORDS, which cannot reach the end, run none."""
+    bg = ctrng.Philox4x32(1)
+    g = np.random.Generator(bg)
+
+    def python_calls(draw):
+        calls = []
+        sys.setprofile(lambda frame, event, arg: calls.append(frame.f_code.co_name) if event == "call" else None)
+        try:
+            draw()
+        finally:
+            sys.setprofile(None)
+        return calls
+
+    assert python_calls(g.random) == python_calls(g.standard_normal) == []
+    _at(bg, _length(bg) - CHECKED_WORDS - 1)
+    assert python_calls(g.random) == []
+    _at(bg, _length(bg) - CHECKED_WORDS)
+    assert python_calls(g.random) == ["_check_end"]
+    _at(bg, 0)
+    assert python_calls(g.random) == []
+
+
+def test_a_draw_waiting_for_the_lock_is_checked_at_the_new_position():
+    """A draw looks the lock's exit up before it waits for the lock: one that
+    waited while the position moved near the end must still be checked."""
+    bg = ctrng.Philox4x32(1)
+    g = np.random.Generator(bg)
+    errors = []
+
+    def draw():
+        try:
+            g.random(10)
+        except ValueError as e:
+            errors.append(e)
+
+    with bg.lock:
+        t = threading.Thread(target=draw)
+        t.start()
+        t.join(0.3)  # now waiting for the lock
+        bg._seek(_length(bg) - 4)  # what the state setter does, under the lock
+    t.join()
+    assert len(errors) == 1 and bg.position == _length(bg)
+
+
+@pytest.mark.parametrize("cls", CLASSES)
+def test_advance_and_random_raw_stop_at_the_end(cls):
+    bg = cls(1)
+    end = _length(bg)
+    bg.advance(end - 2)
+    with pytest.raises(ValueError):
+        bg.advance(3)
+    with pytest.raises(ValueError):
+        bg.random_raw(2)
+    assert bg.position == end - 2
+    assert bg.random_raw() == int(ctrng.random_raw(bg.key, 1, start=end // 2 - 1, dtype=np.uint64)[0])
+    assert bg.position == end
+    bg.advance(0)
+    with pytest.raises(ValueError):
+        bg.random_raw()
+    assert bg.position == end
+

@@ -13,11 +13,17 @@ dtype=np.uint64)`` and ``next_double`` is ``ctrng.random`` at the same place.
 True
 >>> float(g.gamma(2.0)) > 0
 True
+
+A NumPy draw that would pass the end of the stream raises ValueError and
+leaves the bit generator at the end.
 """
 
 from __future__ import annotations
 
 import ctypes
+import functools
+import operator
+import threading
 
 import numpy as np
 
@@ -32,15 +38,52 @@ _capsule_pointer = ctypes.pythonapi.PyCapsule_GetPointer
 _capsule_pointer.restype = ctypes.c_void_p
 _capsule_pointer.argtypes = [ctypes.py_object, ctypes.c_char_p]
 
+# NumPy's draws through a bit generator positioned within this many words of
+# the end of its stream check, when they finish, that they did not pass it.
+# Further back a check could never fire: reaching the end takes 2**64 words
+# drawn through NumPy with no position set in between, centuries of drawing.
+CHECKED_WORDS = 1 << 64
+
+
+class _StreamLock:
+    """A bit generator's ``lock``: NumPy's Generator and RandomState hold it
+    around every draw (``with lock:``), so its exit, `exit`, is where a draw
+    that ran past the end of the stream can raise.
+
+    `exit` is a fixed object, looked up as a ``with`` statement starts,
+    that calls the lock's own exit or the bit generator's check, as
+    `check_with` sets it: a draw that started waiting for the lock before
+    the position moved near the end is checked too.  Without the check a
+    draw runs no Python code and costs what it costs under a
+    ``threading.Lock``; the check, a Python call, adds half the cost of a
+    scalar draw."""
+
+    __slots__ = ("acquire", "release", "locked", "_release_exit", "exit")
+
+    def __init__(self):
+        lock = threading.Lock()
+        self.acquire, self.release, self.locked = lock.acquire, lock.release, lock.locked
+        self._release_exit = lock.__exit__
+        self.exit = functools.partial(lock.__exit__)
+
+    __enter__ = property(operator.attrgetter("acquire"))
+    __exit__ = property(operator.attrgetter("exit"))
+
+    def check_with(self, check):
+        """Exit through `check(*exc_info)`, which must release the lock, or
+        through the lock's own exit when `check` is None."""
+        self.exit.__setstate__((check or self._release_exit, (), None, None))
+
 
 class _StreamBitGenerator(np.random.BitGenerator):
     """Base class; subclasses fix the algorithm.
 
     A real ``numpy.random.BitGenerator``: NumPy's base class owns the
-    ``bitgen_t`` behind ``capsule`` and the ``lock``; ctrng points that
-    ``bitgen_t`` at its own C cursor over the stream."""
+    ``bitgen_t`` behind ``capsule``; ctrng points that ``bitgen_t`` at its
+    own C cursor over the stream, and gives its own ``lock``."""
 
     algorithm = None
+    lock = property(operator.attrgetter("_lock"), doc="The lock NumPy holds around each draw.")
 
     def __init__(self, root=None, rank=0, stream=0):
         super().__init__(0)
@@ -52,16 +95,32 @@ class _StreamBitGenerator(np.random.BitGenerator):
             key = Key(root, rank=rank, stream=stream, algorithm=self.algorithm)
         self._key = key
         self._words_per_block = key.block_bytes // 4
+        self._length = stream_length(key, RAW32)
+        self._lock = _StreamLock()
         self._cstate = ffi.new("ctrng_bitgen_state *")
         self._cstate.stream = key.cstream()[0]
         self._bitgen = ffi.cast("ctrng_bitgen *", _capsule_pointer(self.capsule, b"BitGenerator"))
         self._seek(0)
 
     def _seek(self, position):
-        block, index = divmod(position, self._words_per_block)
-        err = lib.ctrng_bitgen_init(self._bitgen, self._cstate, block, index)
+        """Put the cursor at word `position` (the end of the stream at most)."""
+        block = min(position // self._words_per_block, (1 << 64) - 1)  # the end: after block 2**64 - 1
+        err = lib.ctrng_bitgen_init(self._bitgen, self._cstate, block, position - block * self._words_per_block)
         if err:  # pragma: no cover - the key was validated
             raise RuntimeError(f"ctrng_bitgen_init failed ({err})")
+        self._lock.check_with(self._check_end if self._length - position <= CHECKED_WORDS else None)
+
+    def _check_end(self, *exc_info):
+        """The lock's exit near the end of the stream: a draw that went past
+        the end (the C cursor then went on from the stream's start) raises,
+        and the cursor goes back to the end."""
+        exhausted = self._cstate.exhausted
+        if exhausted:
+            self._seek(self._length)
+        self._lock.release()
+        if exhausted:
+            raise ValueError(f"the stream of {self._key!r} is exhausted (all its {self._length} 32-bit "
+                             f"words are drawn): draw from another stream or key, such as a spawned child")
 
     @property
     def key(self):
@@ -74,19 +133,19 @@ class _StreamBitGenerator(np.random.BitGenerator):
         return self._cstate.block * self._words_per_block + self._cstate.index
 
     def _set_position(self, position):
-        self._seek(check_int(position, "position", stream_length(self._key, RAW32)))
+        self._seek(check_int(position, "position", self._length + 1))
 
     def advance(self, delta):
         """Skip `delta` 32-bit words of the stream."""
         delta = check_int(delta, "delta", 1 << 70)
-        with self.lock:
+        with self._lock:
             self._set_position(self.position + delta)
         return self
 
     @property
     def state(self):
         """A JSON-serialisable dict: algorithm, key and position."""
-        with self.lock:
+        with self._lock:
             return {"bit_generator": type(self).__name__, "key": self._key.to_dict(),
                     "position": self.position}
 
@@ -97,7 +156,7 @@ class _StreamBitGenerator(np.random.BitGenerator):
         key = Key(**value["key"])
         if key.algorithm != self.algorithm:
             raise ValueError(f"state holds a {key.algorithm} key")
-        with self.lock:
+        with self._lock:
             self._key = key
             self._cstate.stream = key.cstream()[0]
             self._set_position(value["position"])
@@ -105,7 +164,7 @@ class _StreamBitGenerator(np.random.BitGenerator):
     def random_raw(self, size=None, output=True):
         """The next uint64 draws, as NumPy's ``BitGenerator.random_raw``."""
         n = 1 if size is None else int(np.prod(size))
-        with self.lock:
+        with self._lock:
             start = (self.position + 1) // 2
             raw = random_raw(self._key, n, start, np.uint64) if output else None
             self._set_position(2 * (start + n))
