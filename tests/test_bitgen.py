@@ -213,3 +213,79 @@ def test_advance_and_random_raw_stop_at_the_end(cls):
         bg.random_raw()
     assert bg.position == end
 
+
+def _bad_states(good, algorithm, end):
+    """`good` with each field wrong in turn, and things that are not states."""
+    key = good["key"]
+    other = "threefry4x64" if algorithm != "threefry4x64" else "philox4x32"
+    bad = [dict(good, position=-1), dict(good, position=end + 1), dict(good, position="5"),
+           dict(good, position=None), dict(good, spawned=-1), dict(good, spawned=257), dict(good, spawned=1.5),
+           dict(good, bit_generator="PCG64"), dict(good, key=7), dict(good, key=dict(key, algorithm=other)),
+           dict(good, key=dict(key, root=-1)), dict(good, key=dict(key, rank=2**32)),
+           dict(good, key={k: v for k, v in key.items() if k != "rounds"}), dict(good, key=dict(key, colour=1)),
+           None, 7, "state", list(good.items()), dict(good, extra=1)]
+    return bad + [{k: v for k, v in good.items() if k != name} for name in ("bit_generator", "key", "position")]
+
+
+@pytest.mark.parametrize("cls", CLASSES)
+def test_a_refused_state_changes_nothing(cls):
+    bg = cls(5, rank=1)
+    np.random.Generator(bg).random(3)
+    before = bg.state
+    good = dict(cls(6, rank=2, stream=3).advance(10).state, spawned=1)
+    for bad in _bad_states(good, cls.algorithm, _length(bg)):
+        with pytest.raises((TypeError, ValueError)):
+            bg.state = bad
+        assert bg.state == before, bad
+    twin = cls(0)
+    twin.state = before
+    assert np.array_equal(np.random.Generator(bg).random(10), np.random.Generator(twin).random(10))
+    assert [c.key for c in bg.spawn(2)] == [c.key for c in twin.spawn(2)]
+
+
+def test_state_errors_name_the_field_and_the_source():
+    bg = ctrng.Philox4x32(1)
+    state = bg.state
+    del state["position"]
+    with pytest.raises(ValueError, match=r"state is missing 'position': expected a dict from Philox4x32\.state"):
+        bg.state = state
+    with pytest.raises(ValueError, match="state has an unknown field 'seed'"):
+        bg.state = dict(bg.state, seed=1)
+    with pytest.raises(TypeError, match="state must be a dict from Philox4x32.state, not list"):
+        bg.state = []
+    with pytest.raises(ValueError, match=r"state\['bit_generator'\] is 'PCG64', not 'Philox4x32'"):
+        bg.state = np.random.PCG64(1).state
+    with pytest.raises(ValueError, match=r"state\['key'\] is missing 'rounds': expected a dict from Key\.to_dict"):
+        bg.state = dict(bg.state, key={"root": 1, "rank": 0, "stream": 0, "algorithm": "philox4x32"})
+
+
+@pytest.mark.parametrize("cls", CLASSES)
+def test_numpy_spawn_gives_the_children_of_ctrng_generator_spawn(cls):
+    key = ctrng.Key(3, rank=4, stream=5, algorithm=cls.algorithm)
+    g, ref = np.random.Generator(cls(key)), ctrng.Generator(key)
+    for n in (2, 3):  # each call gives new children, as ctrng.Generator.spawn does
+        kids, ref_kids = g.spawn(n), ref.spawn(n)
+        assert all(isinstance(k, np.random.Generator) for k in kids)
+        assert [k.bit_generator.key for k in kids] == [k.key for k in ref_kids]
+        for kid, ref_kid in zip(kids, ref_kids):
+            assert np.array_equal(kid.random(5), ref_kid.random(5))
+    grandkids, ref_grandkids = kids[1].spawn(2), ref_kids[1].spawn(2)
+    assert [k.bit_generator.key for k in grandkids] == [k.key for k in ref_grandkids]
+    assert np.array_equal(grandkids[0].integers(0, 2**32, 9, dtype=np.uint32), ref_grandkids[0].random_raw(9))
+    bg = cls(key)
+    assert [type(c) for c in bg.spawn(2)] == [cls, cls]
+    assert [c.key for c in bg.spawn(1)] == [ctrng.Generator(key).spawn(3)[2].key]
+    copy = pickle.loads(pickle.dumps(bg))  # the count of children travels with the state
+    assert copy.state["spawned"] == 3 and copy.spawn(1)[0].key == key.child(3)
+
+
+def test_spawn_limits_follow_ctrng_generator():
+    bg = ctrng.Philox4x32(1)
+    bg.spawn(250)
+    with pytest.raises(ValueError, match="at most 256 children"):
+        bg.spawn(7)
+    assert bg.state["spawned"] == 250 and len(bg.spawn(6)) == 6
+    with pytest.raises(ValueError, match="too deep"):
+        ctrng.Philox4x32(1, stream=2**24).spawn(1)
+    with pytest.raises(TypeError):
+        bg.spawn(1.5)

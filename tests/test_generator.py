@@ -347,3 +347,32 @@ def test_small_draws_from_many_threads_hand_out_disjoint_positions():
     drawn = np.concatenate([np.asarray(r) for r in results])
     assert len(set(drawn.tolist())) == len(drawn) and g.position == 2 * 6 * (2000 + 667)
     assert np.isin(drawn, ctrng.random(ctrng.Key(8), 6 * (2000 + 667))).all()
+
+
+def test_a_refused_state_changes_nothing():
+    g = ctrng.Generator(KEY)
+    g.random(3)
+    g.spawn(2)
+    before = g.state
+    other = ctrng.Generator(ctrng.Key(6, rank=2, stream=3, algorithm="philox4x64")).advance(10)
+    other.spawn(1)
+    good, key = other.state, other.state["key"]
+    end = 8 << 64  # philox4x64: 2**64 blocks of 8 words
+    bad = [None, 7, list(good.items()), dict(good, extra=1), dict(good, bit_generator="Philox4x32"),
+           dict(good, key=7), dict(good, key=dict(key, root=-1)), dict(good, key=dict(key, colour=1)),
+           dict(good, key={k: v for k, v in key.items() if k != "stream"}),
+           dict(good, position=-1), dict(good, position=end + 1), dict(good, position="5"),
+           dict(good, spawned=-1), dict(good, spawned=SPAWN_FANOUT + 1)]
+    bad += [{k: v for k, v in good.items() if k != name} for name in ("bit_generator", "key", "position")]
+    for state in bad:
+        with pytest.raises((TypeError, ValueError)):
+            g.state = state
+        assert g.state == before, state
+    twin = ctrng.Generator(0)
+    twin.state = before
+    assert np.array_equal(g.random(10), twin.random(10))
+    assert [c.key for c in g.spawn(2)] == [c.key for c in twin.spawn(2)]
+    g.state = good  # the good one is taken
+    assert g.state == good
+    with pytest.raises(ValueError, match=r"state is missing 'key': expected a dict from Generator\.state"):
+        g.state = bad[-2]

@@ -250,6 +250,17 @@ def test_pickle_and_copy_round_trip(algorithm):
     assert copy.copy(key) == key and copy.deepcopy(key) == key
 
 
+def test_unpickling_a_bad_dict_names_the_problem():
+    rebuild, (fields,) = ctrng.Key(5, rank=2).__reduce__()
+    assert rebuild(dict(fields)) == ctrng.Key(5, rank=2)
+    with pytest.raises(ValueError, match=r"missing 'rounds': expected a dict from Key\.to_dict\(\)"):
+        rebuild({k: v for k, v in fields.items() if k != "rounds"})
+    with pytest.raises(ValueError, match="unknown field 'colour'"):
+        rebuild(dict(fields, colour=1))
+    with pytest.raises(TypeError, match="must be a dict from Key.to_dict"):
+        rebuild([("root", 5)])
+
+
 def test_repr_to_dict_and_replace():
     key = ctrng.Key(2024, rank=3, stream=4, algorithm="threefry4x64")
     assert eval(repr(key), {"Key": ctrng.Key}) == key

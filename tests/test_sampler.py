@@ -197,3 +197,25 @@ def test_state_after_a_resumed_epoch_runs_to_its_end():
     assert len(rest) == 30
     assert s.state_dict()["position"] == 100
     assert len(s) == 50 and len(list(s)) == 50
+
+
+def test_a_refused_state_changes_nothing():
+    s = ctrng.DistributedSampler(100, num_replicas=4, rank=1, seed=9)
+    s.load_state_dict(ctrng.DistributedSampler(100, num_replicas=4, rank=1, seed=9).state_dict(consumed=3))
+    before = s.state_dict()
+    good = dict(before, epoch=5, position=40)
+    bad = [dict(good, position=-1), dict(good, position=2**64), dict(good, position=1.5), dict(good, epoch=-1),
+           dict(good, epoch=2**32), dict(good, epoch="5"), dict(good, version=2), dict(good, n=99),
+           dict(good, seed=8), dict(good, shuffle=False), None, 7, list(good.items()), dict(good, extra=1)]
+    bad += [{k: v for k, v in good.items() if k != name} for name in good]
+    for state in bad:
+        with pytest.raises((TypeError, ValueError)):
+            s.load_state_dict(state)
+        assert s.state_dict() == before and s.epoch == 0, state
+    twin = ctrng.DistributedSampler(100, num_replicas=4, rank=1, seed=9)
+    twin.load_state_dict(before)
+    assert len(s) == len(twin) == 22 and list(s) == list(twin)
+    with pytest.raises(ValueError, match=r"state is missing 'epoch': expected a dict from DistributedSampler\.state_dict"):
+        s.load_state_dict({k: v for k, v in good.items() if k != "epoch"})
+    with pytest.raises(TypeError, match="state must be a dict"):
+        s.load_state_dict(None)

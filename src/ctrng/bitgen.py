@@ -15,7 +15,8 @@ True
 True
 
 A NumPy draw that would pass the end of the stream raises ValueError and
-leaves the bit generator at the end.
+leaves the bit generator at the end, and ``spawn`` (NumPy's
+``Generator.spawn`` too) gives the children ``ctrng.Generator.spawn`` gives.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ import numpy as np
 
 from ._ctrng import ffi, lib
 from ._fill import RAW32, stream_length
-from .key import Key, check_int
+from .generator import SPAWN_FANOUT, spawn_keys
+from .key import Key, _key_from_dict, check_fields, check_int
 from .stateless import random_raw
 
 __all__ = ["Philox4x32", "Philox4x64", "Threefry4x32", "Threefry4x64"]
@@ -94,6 +96,7 @@ class _StreamBitGenerator(np.random.BitGenerator):
         else:
             key = Key(root, rank=rank, stream=stream, algorithm=self.algorithm)
         self._key = key
+        self._spawned = 0
         self._words_per_block = key.block_bytes // 4
         self._length = stream_length(key, RAW32)
         self._lock = _StreamLock()
@@ -144,22 +147,34 @@ class _StreamBitGenerator(np.random.BitGenerator):
 
     @property
     def state(self):
-        """A JSON-serialisable dict: algorithm, key and position."""
+        """A JSON-serialisable dict: algorithm, key, position and children spawned."""
         with self._lock:
             return {"bit_generator": type(self).__name__, "key": self._key.to_dict(),
-                    "position": self.position}
+                    "position": self.position, "spawned": self._spawned}
 
     @state.setter
     def state(self, value):
-        if not isinstance(value, dict) or value.get("bit_generator") != type(self).__name__:
-            raise ValueError(f"state must be a dict from {type(self).__name__}.state")
-        key = Key(**value["key"])
+        name = type(self).__name__
+        check_fields(value, "state", f"{name}.state", ("bit_generator", "key", "position"), ("spawned",),
+                     tag=("bit_generator", name))
+        key = _key_from_dict(value["key"], "state['key']")
         if key.algorithm != self.algorithm:
             raise ValueError(f"state holds a {key.algorithm} key")
+        position = check_int(value["position"], "position", self._length + 1)
+        spawned = check_int(value.get("spawned", 0), "spawned", SPAWN_FANOUT + 1)
         with self._lock:
-            self._key = key
+            self._key, self._spawned = key, spawned
             self._cstate.stream = key.cstream()[0]
-            self._set_position(value["position"])
+            self._seek(position)
+
+    def spawn(self, n_children):
+        """`n_children` bit generators on the streams ``ctrng.Generator.spawn``
+        gives: NumPy's ``Generator.spawn`` wraps them."""
+        n = check_int(n_children, "n_children", SPAWN_FANOUT + 1)
+        with self._lock:
+            keys = spawn_keys(self._key, self._spawned, n)
+            self._spawned += n
+        return [type(self)(k) for k in keys]
 
     def random_raw(self, size=None, output=True):
         """The next uint64 draws, as NumPy's ``BitGenerator.random_raw``."""

@@ -19,7 +19,7 @@ from collections.abc import MutableSequence
 import numpy as np
 
 from . import _fill, permute, stateless
-from .key import DEFAULT_ALGORITHM, Key, check_int
+from .key import DEFAULT_ALGORITHM, Key, _key_from_dict, check_fields, check_int
 
 __all__ = ["Generator", "SPAWN_FANOUT"]
 
@@ -122,9 +122,9 @@ class Generator:
 
     @state.setter
     def state(self, value):
-        if not isinstance(value, dict) or value.get("bit_generator") != "ctrng.Generator":
-            raise ValueError("state must be a dict from Generator.state")
-        key = Key(**value["key"])
+        check_fields(value, "state", "Generator.state", ("bit_generator", "key", "position"), ("spawned",),
+                     tag=("bit_generator", "ctrng.Generator"))
+        key = _key_from_dict(value["key"], "state['key']")
         position = check_int(value["position"], "position", _fill.stream_length(key, _fill.RAW32) + 1)
         spawned = check_int(value.get("spawned", 0), "spawned", SPAWN_FANOUT + 1)
         with self._lock:
@@ -150,16 +150,9 @@ class Generator:
         """
         n = check_int(n, "n", SPAWN_FANOUT + 1)
         with self._lock:
-            first = self._spawned
-            if first + n > SPAWN_FANOUT:
-                raise ValueError(f"a generator spawns at most {SPAWN_FANOUT} children; "
-                                 f"{first} already spawned")
-            last_stream = SPAWN_FANOUT * self._key.stream + first + n
-            if last_stream >= 1 << 32:
-                raise ValueError("spawn tree too deep: child streams would pass 2**32")
-            self._spawned = first + n
-        return [Generator(self._key.child(j, exact=True), threads=self.threads)
-                for j in range(first, first + n)]
+            keys = spawn_keys(self._key, self._spawned, n)
+            self._spawned += n
+        return [Generator(k, threads=self.threads) for k in keys]
 
     # -- drawing --------------------------------------------------------------
     def _draw(self, kind, dt, size, out, params=None, raw_words=0, tag=()):
@@ -299,6 +292,16 @@ class Generator:
             x[:] = [items[i] for i in perm]
         else:
             raise TypeError(f"shuffle needs a numpy array or a mutable sequence, not {type(x).__name__}")
+
+
+def spawn_keys(key, spawned, n):
+    """The keys of the next `n` children of a generator on `key` that has
+    spawned `spawned` (see Generator.spawn), or ValueError."""
+    if spawned + n > SPAWN_FANOUT:
+        raise ValueError(f"a generator spawns at most {SPAWN_FANOUT} children; {spawned} already spawned")
+    if SPAWN_FANOUT * key.stream + spawned + n >= 1 << 32:
+        raise ValueError("spawn tree too deep: child streams would pass 2**32")
+    return [key.child(j, exact=True) for j in range(spawned, spawned + n)]
 
 
 def _from_state(state, threads):

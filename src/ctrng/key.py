@@ -278,5 +278,24 @@ class Key:
         return self._cstream
 
 
-def _key_from_dict(d):
+def check_fields(value, name, source, required, optional=(), tag=None):
+    """`value` if it is a dict with the `required` fields, perhaps some
+    `optional` ones and no others, and tag = (field, value) matches; else
+    raise naming `name` and `source`, what makes such dicts."""
+    expected = f"expected a dict from {source}"
+    if not isinstance(value, dict):
+        raise TypeError(f"{name} must be a dict from {source}, not {type(value).__name__}")
+    if tag is not None and tag[0] in value and value[tag[0]] != tag[1]:
+        raise ValueError(f"{name}[{tag[0]!r}] is {value[tag[0]]!r}, not {tag[1]!r}: {expected}")
+    missing = [f for f in required if f not in value]
+    if missing:
+        raise ValueError(f"{name} is missing {missing[0]!r}: {expected}")
+    unknown = [f for f in value if f not in required and f not in optional]
+    if unknown:
+        raise ValueError(f"{name} has an unknown field {unknown[0]!r}: {expected}")
+    return value
+
+
+def _key_from_dict(d, name="the key's dict"):
+    d = check_fields(d, name, "Key.to_dict()", ("root", "rank", "stream", "algorithm", "rounds"))
     return Key(d["root"], rank=d["rank"], stream=d["stream"], algorithm=d["algorithm"], rounds=d["rounds"])

@@ -24,7 +24,7 @@ import sys
 import numpy as np
 
 from .index_permutation import IndexPermutation
-from .key import Key, check_int
+from .key import Key, check_fields, check_int
 
 __all__ = ["DistributedSampler", "SAMPLER_RANK", "world"]
 
@@ -179,15 +179,15 @@ class DistributedSampler:
     def load_state_dict(self, state):
         """Resume from state_dict() output, possibly saved with another
         num_replicas: the next iteration continues the same global order."""
-        if not isinstance(state, dict) or state.get("version") != _STATE_VERSION:
-            raise ValueError("state must be a dict from DistributedSampler.state_dict()")
+        check_fields(state, "state", "DistributedSampler.state_dict()",
+                     ("version", "n", "seed", "shuffle", "epoch", "position"), tag=("version", _STATE_VERSION))
         for name in ("n", "seed", "shuffle"):
             if state[name] != getattr(self, name):
                 raise ValueError(f"the state was saved with {name}={state[name]!r}, this sampler has "
                                  f"{getattr(self, name)!r}")
-        self.epoch = check_int(state["epoch"], "epoch", 1 << 32)
-        self._start = check_int(state["position"], "position", (1 << 63) + (1 << 32))
-        self._yielded, self._finished = 0, False
+        epoch = check_int(state["epoch"], "epoch", 1 << 32)
+        position = check_int(state["position"], "position", (1 << 63) + (1 << 32))
+        self.epoch, self._start, self._yielded, self._finished = epoch, position, 0, False
 
 
 class _Identity:
