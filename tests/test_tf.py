@@ -348,7 +348,11 @@ def test_large_eager_calls_run_a_cached_graph():
                               ctrng.standard_normal(k, n, start, np.float32))
         assert np.array_equal(ctf.integers(k, 0, 3 * 2**14, n, start).numpy(),
                               ctrng.integers(k, 0, 3 * 2**14, n, start))
-    assert len(ctf._GRAPHS) == 2
+        for dt in (np.float32, np.float64):  # the unit floats of a fused XLA loop
+            assert np.array_equal(ctf.random(k, n, start, dt).numpy(), ctrng.random(k, n, start, dt))
+        assert np.array_equal(ctf.uniform(k, -1.0, 2.0, n, start, "float32").numpy(),
+                              ctrng.uniform(k, -1.0, 2.0, n, start, np.float32))
+    assert len(ctf._GRAPHS) == 5
     assert all(g.experimental_get_tracing_count() == 1 for g in ctf._GRAPHS.values())
     with pytest.raises(ValueError, match="past the end"):
         ctf.integers(k, 0, 10, n, 2**57 - n + 1)

@@ -55,7 +55,7 @@ import tensorflow as tf
 from . import _fill, init as _init, sampler as ctrng_sampler
 from .index_permutation import IndexPermutation
 from .init import truncnorm_params
-from .key import Key, check_int
+from .key import check_int
 from .stateless import (INT_DTYPES, _MAX_N, bernoulli_threshold, check_dtype, check_interval, check_key,
                         check_loc_scale, integer_params)
 
@@ -420,15 +420,24 @@ def _unit_f64(x):
     return tf.cast(_shr(x, 11), tf.float64) * tf.constant(2.0 ** -53, tf.float64)
 
 
+# Words to unit floats as one fused XLA loop where the call is large (a
+# shift, a conversion and a multiplication by a power of two: exact, so the
+# same bits as the separate ops); from _GRAPH_FROM elements, where the
+# compilation (once per shape) pays.
+_unit_f32_fused = tf.function(_unit_f32, jit_compile=True, autograph=False)
+_unit_f64_fused = tf.function(_unit_f64, jit_compile=True, autograph=False)
+
+
 def _uniform(key, dims, n, start, dt, affine, name):
     kind = _fill.UNIFORM_F32 if dt == tf.float32 else _fill.UNIFORM_F64
     start = _start(start, key, kind, n)
     if n == 0:
         return _empty(dims, dt)
+    fused = n >= _GRAPH_FROM
     if dt == tf.float32:
-        v = _unit_f32(_words(key, start, 1, n))
+        v = (_unit_f32_fused if fused else _unit_f32)(_words(key, start, 1, n))
     else:
-        v = _unit_f64(_u64_elements(key, start, n))
+        v = (_unit_f64_fused if fused else _unit_f64)(_u64_elements(key, start, n))
     if affine is not None:
         loc, scale = (tf.constant(np.asarray(a, dt.as_numpy_dtype)) for a in affine)
         v = _fadd(v * scale, loc)
@@ -680,6 +689,30 @@ class _Lemire:
         return ok, off
 
 
+def _to_dtype(v, dt):
+    """uint64 values as dtype dt, wrapping (as the C core's stores)."""
+    if dt.size == 4:
+        v = tf.cast(_and(v, M32), tf.uint32)
+    return v if v.dtype == dt else tf.bitcast(v, dt)
+
+
+def _offset_values(lemire, low, dt, words):
+    """(accepted, low + offset as dtype dt) of each row of words."""
+    ok, off = lemire(words)
+    return ok, _to_dtype(off + tf.constant(low, tf.uint64), dt)  # wrapping, as the C core's uint64 sum
+
+
+_FUSED = {}
+
+
+def _fused(values):
+    """values (a partial of _offset_values) compiled by XLA, kept per parameters."""
+    cache_key = (values.args[0].kind, values.args[0].range, values.args[1], values.args[2])
+    if cache_key not in _FUSED:
+        _FUSED[cache_key] = tf.function(values, jit_compile=True, autograph=False)
+    return _FUSED[cache_key]
+
+
 def _retry(key, lemire, index):
     """The offsets of integer elements `index` (uint64) whose first draw was
     rejected: retry r reads the first words of block 2**63 | i << 6 | r,
@@ -721,16 +754,20 @@ def integers(key, low, high, shape, start=0, dtype=tf.int64):
     if n == 0:
         return _empty(dims, dt)
     lemire = _Lemire(kind, int(prm.range))
-    ok, off = lemire(tf.reshape(_words(key, start, lemire.units, n), [n, lemire.units]))
-    if lemire.t:  # some draws can be rejected
+    values = functools.partial(_offset_values, lemire, int(prm.low), dt)
+    # from _GRAPH_FROM elements the first draws go through one fused XLA
+    # loop (integer operations: the same bits)
+    first_try = _fused(values) if n >= _GRAPH_FROM else values
+    ok, v = first_try(tf.reshape(_words(key, start, lemire.units, n), [n, lemire.units]))
+    if lemire.t:  # some draws can be rejected: redraw those (rare) only
         bad = tf.where(tf.logical_not(ok))
         first = tf.constant(start, tf.uint64) if isinstance(start, int) else start
-        fixed = _retry(key, lemire, first + _u64(bad[:, 0]))
-        off = tf.tensor_scatter_nd_update(off, bad, fixed)
-    v = off + tf.constant(int(prm.low), tf.uint64)  # wrapping, as the C core's uint64 sum
-    if dt.size == 4:
-        v = tf.cast(_and(v, M32), tf.uint32)
-    v = v if v.dtype == dt else tf.bitcast(v, dt)
+
+        def redraw():
+            fixed = _retry(key, lemire, first + _u64(bad[:, 0]))
+            return tf.tensor_scatter_nd_update(v, bad, _to_dtype(fixed + tf.constant(int(prm.low), tf.uint64), dt))
+
+        v = tf.cond(tf.size(bad) > 0, redraw, lambda: v)
     return tf.reshape(v, dims)
 
 
