@@ -85,6 +85,9 @@ def _interval(low, high, dt):
     return check_interval(low, high, dt) if _RULE_TAKES_DTYPE else check_interval(low, high)
 
 
+_TRUNC_TAKES_DTYPE = "dt" in inspect.signature(truncnorm_params).parameters
+
+
 def _loc_scale(loc, scale, dt):
     return check_loc_scale(loc, scale, dt) if _RULE_TAKES_DTYPE else check_loc_scale(loc, scale)
 
@@ -858,8 +861,9 @@ def truncated_normal(key, mean=0.0, std=1.0, a=-2.0, b=2.0, shape=None, start=0,
     True
     """
     key = check_key(key)
-    prm = truncnorm_params(mean, std, a, b)
     dt = _dtype(dtype, (np.float32, np.float64), "truncated_normal")
+    prm = truncnorm_params(mean, std, a, b, np.dtype(dt.as_numpy_dtype)) if _TRUNC_TAKES_DTYPE \
+        else truncnorm_params(mean, std, a, b)
     dims, n = _shape(shape)
     kind = _fill.TRUNCNORM_F32 if dt == tf.float32 else _fill.TRUNCNORM_F64
     start = _start(start, key, kind, n)
