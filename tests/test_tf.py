@@ -287,3 +287,100 @@ def test_truncated_normal_parameters(args, dt):
             ctf.truncated_normal(k, *args, shape=50, dtype=dt)
     else:
         assert np.array_equal(ctf.truncated_normal(k, *args, shape=50, dtype=dt).numpy(), w)
+
+
+# -- tf.data ---------------------------------------------------------------------
+def _indices(ds):
+    return [int(i) for b in ds.batch(1 << 20) for i in b.numpy()]
+
+
+@pytest.mark.parametrize("n, world, drop_last, shuffle", [(103, 3, False, True),
+                                                          (103, 3, True, True), (5000, 4, False, True),
+                                                          (10**12 + 5, 2, True, True), (17, 4, False, False)])
+def test_index_dataset_equals_the_sampler(n, world, drop_last, shuffle):
+    for rank, epoch in [(0, 0), (world - 1, 3)] if not drop_last and n == 103 else [(world - 1, 1)]:
+        s = ctrng.DistributedSampler(n, num_replicas=world, rank=rank, seed=11, drop_last=drop_last,
+                                     shuffle=shuffle)
+        s.set_epoch(epoch)
+        if n > 10**6:  # 10**12 positions, never stored: the first 1000 indices
+            ds = ctf.index_dataset(s, batch=1000)
+            got = np.fromiter((int(i) for i in ds.take(1000)), np.int64)
+            want = s.order()[np.arange(rank, rank + 1000 * world, world)]
+            assert np.array_equal(got, want)
+            continue
+        got = _indices(ctf.index_dataset(s, batch=64))
+        assert got == list(s)
+
+
+def test_index_dataset_resumes_with_another_world_size():
+    s = ctrng.DistributedSampler(1000, num_replicas=2, rank=0, seed=3)
+    s.set_epoch(2)
+    state = s.state_dict(consumed=137)
+    for world, rank in [(1, 0), (3, 2)]:
+        r = ctrng.DistributedSampler(1000, num_replicas=world, rank=rank, seed=3)
+        r.load_state_dict(state)
+        assert _indices(ctf.index_dataset(r, batch=100)) == list(r)
+
+
+# -- Keras -------------------------------------------------------------------------
+def test_keras_initializers_equal_ctrng_init():
+    keras = pytest.importorskip("keras")
+    root = 2024
+    inits = {"dense/kernel": ("kaiming_uniform", {"a": 5 ** 0.5, "mode": "fan_out"}),
+             "dense/bias": ("uniform", {"a": -0.1, "b": 0.1}),
+             "conv/kernel": ("trunc_normal", {"std": 0.02, "a": -0.04, "b": 0.04}),
+             "out/kernel": ("xavier_normal", {})}
+
+    def init(name):
+        method, kwargs = inits[name]
+        return ctf.Initializer(root, name, method, **kwargs)
+
+    model = keras.Sequential([
+        keras.Input((8, 8, 2)),
+        keras.layers.Conv2D(4, 3, kernel_initializer=init("conv/kernel"), bias_initializer="zeros"),
+        keras.layers.Flatten(),
+        keras.layers.Dense(16, kernel_initializer=init("dense/kernel"), bias_initializer=init("dense/bias")),
+        keras.layers.Dense(1, kernel_initializer=init("out/kernel")),
+    ])
+    weights = {"conv/kernel": model.layers[0].kernel, "dense/kernel": model.layers[2].kernel,
+               "dense/bias": model.layers[2].bias, "out/kernel": model.layers[3].kernel}
+    for name, var in weights.items():
+        method, kwargs = inits[name]
+        want = np.empty(tuple(var.shape), np.float32)
+        getattr(ctrng.init, method + "_")(want, ctrng.init.parameter_key(root, name), **kwargs)
+        assert np.array_equal(var.numpy(), want), name
+    shard = ctf.Initializer(root, "dense/kernel", "kaiming_uniform", full_shape=(144, 16),
+                            index=(slice(40, 80),), a=5 ** 0.5)((40, 16), "float32")
+    want = np.empty((144, 16), np.float32)
+    ctrng.init.kaiming_uniform_(want, ctrng.init.parameter_key(root, "dense/kernel"), a=5 ** 0.5)
+    assert np.array_equal(shard.numpy(), want[40:80])
+    config = init("conv/kernel").get_config()
+    again = ctf.Initializer(**config)((3, 3, 2, 4), "float64")
+    want = np.empty((3, 3, 2, 4))
+    ctrng.init.trunc_normal_(want, ctrng.init.parameter_key(root, "conv/kernel"), std=0.02, a=-0.04, b=0.04)
+    assert np.array_equal(again.numpy(), want)
+
+
+def test_large_eager_calls_run_a_cached_graph():
+    """From 2**18 elements an eager call runs a tf.function of its start,
+    cached per arguments: the same values, one trace for every start."""
+    k = ctrng.Key(21, rank=5)
+    n = 1 << 18
+    ctf._GRAPHS.clear()
+    for start in (0, 5, 2**57 - n):
+        assert np.array_equal(ctf.standard_normal(k, n, start, "float32").numpy(),
+                              ctrng.standard_normal(k, n, start, np.float32))
+        assert np.array_equal(ctf.integers(k, 0, 3 * 2**14, n, start).numpy(),
+                              ctrng.integers(k, 0, 3 * 2**14, n, start))
+        for dt in (np.float32, np.float64):  # the unit floats of a fused XLA loop
+            assert np.array_equal(ctf.random(k, n, start, dt).numpy(), ctrng.random(k, n, start, dt))
+        assert np.array_equal(ctf.uniform(k, -1.0, 2.0, n, start, "float32").numpy(),
+                              ctrng.uniform(k, -1.0, 2.0, n, start, np.float32))
+    assert len(ctf._GRAPHS) == 5
+    assert all(g.experimental_get_tracing_count() == 1 for g in ctf._GRAPHS.values())
+    with pytest.raises(ValueError, match="past the end"):
+        ctf.integers(k, 0, 10, n, 2**57 - n + 1)
+    with pytest.raises(TypeError):
+        ctf.uniform(k, True, 2.0, n)
+    with pytest.raises(ValueError):
+        ctf.uniform(k, 2.0, 1.0, n)
