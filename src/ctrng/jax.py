@@ -64,18 +64,35 @@ _PHILOX_M = (np.uint32(0xD2511F53), np.uint32(0xCD9E8D57))
 _PHILOX_W = (np.uint32(0x9E3779B9), np.uint32(0xBB67AE85))
 
 
+def mulhilo(a, m):
+    """(high, low) 32-bit halves of a * m, for a uint32 array a and a
+    constant m < 2**32.  With 64-bit JAX, one uint64 product; without, the
+    high half from 16-bit limbs (four uint32 products).  Not lax.mulhi,
+    though XLA's CPU backend runs it about 2x faster than the limbs: JAX
+    0.10 cannot lower it in a sharded computation ("failed to legalize
+    operation 'mhlo.unknown'")."""
+    if jax.config.jax_enable_x64:
+        p = lax.convert_element_type(a, jnp.uint64) * np.uint64(m)
+        return lax.convert_element_type(p >> np.uint64(32), U32), lax.convert_element_type(p, U32)
+    m = int(m)
+    al, ah = a & np.uint32(0xFFFF), a >> np.uint32(16)
+    ml, mh = np.uint32(m & 0xFFFF), np.uint32(m >> 16)
+    ll, lh, hl, hh = al * ml, al * mh, ah * ml, ah * mh
+    mid = (ll >> np.uint32(16)) + (lh & np.uint32(0xFFFF)) + (hl & np.uint32(0xFFFF))
+    hi = hh + (lh >> np.uint32(16)) + (hl >> np.uint32(16)) + (mid >> np.uint32(16))
+    return hi, a * np.uint32(m)
+
+
 def philox4x32(c, k, rounds=10):
     """Philox4x32-`rounds` of counter words c (4 uint32 arrays) under key
-    words k (2): lax.mulhi for the high halves (on XLA CPU 2x faster than
-    16-bit limbs; see benchmarks/RESULTS.md)."""
+    words k (2)."""
     c0, c1, c2, c3 = c
     k0, k1 = k
     for r in range(rounds):
         if r:
             k0, k1 = k0 + _PHILOX_W[0], k1 + _PHILOX_W[1]
-        m0, m1 = jnp.full_like(c0, _PHILOX_M[0]), jnp.full_like(c2, _PHILOX_M[1])
-        hi0, lo0 = lax.mulhi(c0, m0), c0 * m0
-        hi1, lo1 = lax.mulhi(c2, m1), c2 * m1
+        hi0, lo0 = mulhilo(c0, _PHILOX_M[0])
+        hi1, lo1 = mulhilo(c2, _PHILOX_M[1])
         c0, c1, c2, c3 = hi1 ^ c1 ^ k0, lo1, hi0 ^ c3 ^ k1, lo0
     return c0, c1, c2, c3
 
@@ -144,14 +161,29 @@ def _hash_root(alg, kd, kind, data):
              np.uint32(nk), np.uint32(1), *[kd[i] for i in range(nk)], kd[nk + 1], kd[nk], data]
     words += [np.uint32(0)] * (-len(words) % 4)
     shape = jnp.shape(data)
+    # the first block is the header's constants: absorbed here, by the C core
+    m = [int(w) for w in words[:4]]
+    h = tuple(np.uint32(x ^ y) for x, y in zip(derive.threefry4x32_20(m, derive.IV), m))
+    h = tuple(jnp.full(shape, w, U32) for w in h)
     words = [jnp.broadcast_to(jnp.asarray(w, U32), shape) for w in words]
-    h = tuple(jnp.full(shape, w, U32) for w in derive.IV)
-    for b in range(0, len(words), 4):
+    for b in range(4, len(words), 4):
         m = words[b:b + 4]
         h = tuple(x ^ y for x, y in zip(threefry4x32(m, h), m))
     z = jnp.zeros(shape, U32)
     out = threefry4x32((z, z + np.uint32(derive.OUT), z, z), h)
     return out[:nk]
+
+
+def _columns(cols):
+    """The arrays cols side by side on a new last axis.  Not jnp.stack: on
+    a stack of Threefry outputs XLA's algebraic simplifier loops for many
+    minutes; selects on a column index compile in a second or two."""
+    shape = jnp.shape(cols[0]) + (len(cols),)
+    col = lax.broadcasted_iota(U32, shape, len(shape) - 1)
+    out = jnp.zeros(shape, U32)
+    for i, c in enumerate(cols):
+        out = jnp.where(col == i, jnp.expand_dims(c, -1), out)
+    return out
 
 
 def _impl_functions(alg):
@@ -182,13 +214,13 @@ def _impl_functions(alg):
         z = jnp.zeros((n,), U32)
         tree = [z + kd[i] for i in range(nk)] + [child, z + kd[nk + 1]]
         other = list(hashed) + [z, z + kd[nk + 1]]
-        out = jnp.stack([jnp.where(fits, a, b) for a, b in zip(tree, other)], axis=-1)
+        out = _columns([jnp.where(fits, a, b) for a, b in zip(tree, other)])
         return out.reshape(tuple(shape) + (nk + 2,))
 
     def fold_in(kd, data):
         root = _hash_root(alg, kd, derive.FOLD_IN, jnp.asarray(data, U32))
         z = jnp.zeros((), U32)
-        return jnp.stack(list(root) + [z, kd[nk + 1]])
+        return _columns(list(root) + [z, kd[nk + 1]])
 
     def random_bits(kd, bit_width, shape):
         if bit_width not in (8, 16, 32, 64):
@@ -566,9 +598,8 @@ def _lemire(kind, m, words):
         if m == 1 << 32:
             return xh, jnp.ones(xh.shape, bool)
         t = ((1 << 64) - m) % m
-        mm = jnp.full_like(xl, np.uint32(m))
-        a_lo, a_hi = xl * mm, lax.mulhi(xl, mm)
-        b_lo, b_hi = xh * mm, lax.mulhi(xh, mm)
+        a_hi, a_lo = mulhilo(xl, m)
+        b_hi, b_lo = mulhilo(xh, m)
         mid_lo = b_lo + a_hi
         mid_hi = b_hi + (mid_lo < a_hi).astype(U32)
         t_hi, t_lo = np.uint32(t >> 32), np.uint32(t & _M32)
@@ -577,12 +608,22 @@ def _lemire(kind, m, words):
     if m == 1 << 64:
         return x1, jnp.ones(x1.shape, bool)
     t = np.uint64(((1 << 128) - m) % m)
-    mm = jnp.full_like(x0, np.uint64(m))
-    p0_lo, p0_hi = x0 * mm, lax.mulhi(x0, mm)
-    p1_lo, p1_hi = x1 * mm, lax.mulhi(x1, mm)
+    p0_hi, p0_lo = _mulhilo64(x0, m)
+    p1_hi, p1_lo = _mulhilo64(x1, m)
     mid_lo = p1_lo + p0_hi
     off = p1_hi + (mid_lo < p0_hi).astype(jnp.uint64)
     return off, (mid_lo != 0) | (p0_lo >= t)
+
+
+def _mulhilo64(x, m):
+    """(high, low) uint64 halves of x * m (x uint64, m < 2**64 a constant),
+    from 32-bit limbs (not lax.mulhi: see mulhilo)."""
+    M, S = np.uint64(_M32), np.uint64(32)
+    xl, xh = x & M, x >> S
+    ml, mh = np.uint64(m & _M32), np.uint64(m >> 32)
+    ll, lh, hl, hh = xl * ml, xl * mh, xh * ml, xh * mh
+    mid = (ll >> S) + (lh & M) + (hl & M)
+    return hh + (lh >> S) + (hl >> S) + (mid >> S), x * np.uint64(m)
 
 
 def _retried(alg, kd, kind, m, e_lo, e_hi, off):
