@@ -8,13 +8,15 @@ import pytest
 
 MODULES = ["ctrng._fill", "ctrng.key", "ctrng.stateless", "ctrng.generator", "ctrng.permute",
            "ctrng.index_permutation", "ctrng.sampler", "ctrng.outofcore", "ctrng.seeds", "ctrng.dask",
-           "ctrng.bitgen", "ctrng.numba", "ctrng.init", "ctrng.tf"]
+           "ctrng.bitgen", "ctrng.numba", "ctrng.init", "ctrng.tf", "ctrng.jax"]
+# CI installs TensorFlow and JAX (the "tf" and "jax" extras); elsewhere their modules may skip.
+OPTIONAL = {"ctrng.tf": "tensorflow", "ctrng.jax": "jax"}
 
 
 @pytest.mark.parametrize("name", MODULES)
 def test_docstring_examples(name):
-    if name == "ctrng.tf" and not os.environ.get("CI"):  # CI installs TensorFlow (the "tf" extra)
-        pytest.importorskip("tensorflow")
+    if name in OPTIONAL and not os.environ.get("CI"):
+        pytest.importorskip(OPTIONAL[name])
     module = importlib.import_module(name)
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     assert result.failed == 0
