@@ -199,8 +199,10 @@ def test_integers_resolve_rejected_draws_like_the_c_core(algorithm):
     m, n = 65175, 1 << 20
     x = ctrng.random_raw(key, n).astype(np.uint64) * np.uint64(m)
     assert ((x & np.uint64(0xFFFFFFFF)) < (1 << 32) % m).sum() >= 5
-    got = jax.jit(lambda k: cj.integers(k, 0, m, (n,)))(cj.key(key))
-    _check(got, ctrng.integers(key, 0, m, n, dtype=np.int32))
+    keys = [key, key.replace(stream=3)]  # under vmap too: the while_loops batched
+    got = jax.jit(jax.vmap(lambda k: cj.integers(k, 0, m, (n,))))(_stack(keys))
+    for k, row in zip(keys, got):
+        _check(row, ctrng.integers(k, 0, m, n, dtype=np.int32))
 
 
 def _reference_retry(key, e, m, bits):
