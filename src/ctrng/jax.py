@@ -454,8 +454,18 @@ def uniform(k, low=0.0, high=1.0, shape=(), start=0, dtype=None):
 
 def standard_normal(k, shape=(), start=0, dtype=None):
     """Standard normal variates: ``ctrng.standard_normal``'s Box-Muller with
-    its own log, sin and cos, operation for operation (see docs/jax.md for
-    the measured difference from the C core)."""
+    its own log, sin and cos, operation for operation: the C core's bits
+    (docs/jax.md).  float32 by default, float64 with 64-bit JAX.
+
+    >>> import numpy as np, jax, ctrng, ctrng.jax
+    >>> keys = jax.random.split(ctrng.jax.key(4, rank=1), 3)   # streams 1, 2, 3
+    >>> z = jax.vmap(lambda k: ctrng.jax.standard_normal(k, (2, 5)))(keys)
+    >>> z.shape
+    (3, 2, 5)
+    >>> bool((np.asarray(z[2]).ravel() == ctrng.standard_normal(ctrng.Key(4, rank=1, stream=3), 10,
+    ...                                                          dtype=np.float32)).all())
+    True
+    """
     alg, kd = _unwrap(k)
     dt = _float_dtype(dtype)
     shape = _shape(shape)
@@ -680,7 +690,13 @@ def integers(k, low, high, shape=(), start=0, dtype=None):
     redrawn from the stream's retry blocks (inside a ``lax.while_loop`` that
     runs only when some draw was rejected).  dtype int32 (the default
     without 64-bit JAX), uint32, or int64/uint64 (64-bit JAX; the default
-    there); spans above 2**32 need a 64-bit dtype.  Elements below 2**57."""
+    there); spans above 2**32 need a 64-bit dtype.  Elements below 2**57.
+
+    >>> import numpy as np, jax, ctrng, ctrng.jax
+    >>> v = jax.jit(lambda k: ctrng.jax.integers(k, 0, 6, (1000,), start=5))(ctrng.jax.key(9))
+    >>> bool((np.asarray(v) == ctrng.integers(ctrng.Key(9), 0, 6, 1000, start=5, dtype=np.int32)).all())
+    True
+    """
     from .stateless import integer_params
 
     alg, kd = _unwrap(k)
