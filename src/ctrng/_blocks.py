@@ -8,11 +8,16 @@ import math
 
 import numpy as np
 
+from .key import check_int
+from .stateless import check_shape
+
 
 def block_spans(shape, full_shape, index):
     """Check the block and return (full_shape, index as a tuple of
-    (start, stop) per dimension)."""
-    full = tuple(shape) if full_shape is None else tuple(int(d) for d in full_shape)
+    (start, stop) per dimension).  full_shape: integers (see
+    stateless.check_shape); index: slices of step 1 whose bounds are
+    integers or None (not bools or floats: TypeError)."""
+    full = tuple(shape) if full_shape is None else check_shape(full_shape, "full_shape")
     if len(full) != len(shape):
         raise ValueError(f"full_shape {full} has {len(full)} dimensions, the array {len(shape)}")
     index = () if index is None else tuple(index)
@@ -21,7 +26,12 @@ def block_spans(shape, full_shape, index):
     spans = []
     for d, size in enumerate(full):
         s = index[d] if d < len(index) else slice(None)
-        if not isinstance(s, slice) or s.step not in (None, 1):
+        if not isinstance(s, slice):
+            raise TypeError(f"index must hold slices, not {type(s).__name__}")
+        for bound in (s.start, s.stop, s.step):
+            if bound is not None:
+                check_int(bound, "index", 1 << 63, low=-(1 << 63))
+        if s.step not in (None, 1):
             raise ValueError("index must be slices with step 1")
         start, stop, _ = s.indices(size)
         if stop - start != shape[d]:

@@ -454,17 +454,18 @@ def random(key, n=None, start=0, dtype=np.float32, out=None):
 
 def uniform(key, low=0.0, high=1.0, n=None, start=0, dtype=np.float32, out=None):
     """Uniform floats in [low, high) on the GPU: u * (high - low) + low in the
-    output's precision, as ctrng.uniform."""
+    output's precision, as ctrng.uniform (and with its checks of low and high)."""
     dt = stateless.check_dtype(dtype, (np.float32, np.float64), "uniform")
-    low, high = stateless.check_interval(low, high)
+    low, high = stateless.check_interval(low, high, dt)
     prm = (dt.type(low), dt.type(high - low))
     return _fill_blocks(stateless.float_kind(True, dt), key, n, start, dt, out, prm, True)
 
 
 def normal(key, loc=0.0, scale=1.0, n=None, start=0, dtype=np.float32, out=None):
-    """Normal variates on the GPU: z * scale + loc, as ctrng.normal."""
+    """Normal variates on the GPU: z * scale + loc, as ctrng.normal (and
+    with its checks of loc and scale)."""
     dt = stateless.check_dtype(dtype, (np.float32, np.float64), "normal")
-    loc, scale = stateless.check_loc_scale(loc, scale)
+    loc, scale = stateless.check_loc_scale(loc, scale, dt)
     prm = (dt.type(loc), dt.type(scale))
     return _fill_blocks(stateless.float_kind(False, dt), key, n, start, dt, out, prm, True)
 

@@ -30,15 +30,10 @@ from .key import check_int
 __all__ = ["random", "standard_normal", "integers", "permutation"]
 
 
-def _shape(shape):
-    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
-    return tuple(check_int(d, "shape", 1 << 63) for d in shape)
-
-
 def _array(name, shape, chunks, dtype, fill, token):
     """A dask array whose chunk covering flat positions [a, b) in C order is
     fill(out, a) run by run."""
-    shape = _shape(shape)
+    shape = stateless.check_shape(shape, "shape")
     chunks = da.core.normalize_chunks(chunks, shape, dtype=dtype)
 
     def block(block_info=None):

@@ -35,18 +35,12 @@ SPAWN_FANOUT = 256
 # AHEAD_SLOTS batches are kept.
 AHEAD, AHEAD_MAX, AHEAD_SLOTS = 1024, 128, 8
 
-
-def _is_number(x):
-    """A Python int or float (NumPy's float64 included), as a parameter."""
-    return isinstance(x, (int, float))
+_F64 = np.dtype(np.float64)
 
 
 def _shape(size):
-    if size is None:
-        return None
-    if isinstance(size, (tuple, list)):
-        return tuple(check_int(s, "size", 1 << 63) for s in size)
-    return (check_int(size, "size", 1 << 63),)
+    """The shape `size` asks for (see stateless.check_shape), None for a scalar."""
+    return None if size is None else stateless.check_shape(size, "size")
 
 
 class Generator:
@@ -236,28 +230,30 @@ class Generator:
         return self._draw(_fill.BERNOULLI, dt, size, None, params=prm, tag=(prm.threshold, prm.certain))
 
     def uniform(self, low=0.0, high=1.0, size=None):
-        """Uniform float64 on [low, high): low + (high - low) * random()."""
-        if _is_number(low) and _is_number(high):  # the common case, without NumPy's per-call costs
-            low, high = float(low), float(high)
-            shape = _shape(size)
-            return low + (high - low) * (self.random(shape) if shape else float(self.random()))
-        low, high = np.asarray(low, np.float64), np.asarray(high, np.float64)
+        """Uniform float64 on [low, high): low + (high - low) * random().
+        low and high are numbers or arrays (broadcast together), each
+        element checked as ctrng.uniform checks them (real, finite, low <=
+        high, high - low finite)."""
+        low, high = stateless.check_interval(low, high, elementwise=True)
+        if low.__class__ is float and high.__class__ is float:  # numbers: without NumPy's per-call costs
+            shape = _shape(size) or None
+            u = self._draw(_fill.UNIFORM_F64, _F64, shape, None)
+            return low + (high - low) * (float(u) if shape is None else u)
         shape = _shape(size) or np.broadcast(low, high).shape
         u = self.random(shape)
         res = low + (high - low) * u
         return res if shape else float(res)
 
     def normal(self, loc=0.0, scale=1.0, size=None):
-        """Normal float64 variates: loc + scale * standard_normal()."""
-        if _is_number(loc) and _is_number(scale):  # as in uniform
-            loc, scale = float(loc), float(scale)
-            if not scale >= 0:
-                raise ValueError("scale must be non-negative")
-            shape = _shape(size)
-            return loc + scale * (self.standard_normal(shape) if shape else float(self.standard_normal()))
-        loc, scale = np.asarray(loc, np.float64), np.asarray(scale, np.float64)
-        if np.any(scale < 0) or np.any(np.isnan(scale)):
-            raise ValueError("scale must be non-negative")
+        """Normal float64 variates: loc + scale * standard_normal().  loc
+        and scale are numbers or arrays (broadcast together), each element
+        checked as ctrng.normal checks them (real, finite, scale >= 0,
+        |loc| + 8.5 scale finite)."""
+        loc, scale = stateless.check_loc_scale(loc, scale, elementwise=True)
+        if loc.__class__ is float and scale.__class__ is float:  # as in uniform
+            shape = _shape(size) or None
+            z = self._draw(_fill.NORMAL_F64, _F64, shape, None)
+            return loc + scale * (float(z) if shape is None else z)
         shape = _shape(size) or np.broadcast(loc, scale).shape
         z = self.standard_normal(shape)
         res = loc + scale * z

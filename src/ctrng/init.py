@@ -55,13 +55,16 @@ from ._blocks import block_spans, fill_runs
 from ._ctrng import ffi, lib
 from ._fill import resolve_threads, run_pieces
 from .key import DEFAULT_ALGORITHM, Key
-from .stateless import check_key, normal, uniform
+from .stateless import check_interval, check_key, check_loc_scale, check_shape, normal, real, uniform
 
 __all__ = ["INIT_RANK", "parameter_key", "parameter_keys", "calculate_gain", "uniform_", "normal_",
            "trunc_normal_", "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_",
            "orthogonal_"]
 
 INIT_RANK = (1 << 32) - 1
+# A bound on |z| for trunc_normal_'s standardised values: the inversion
+# never passes the quantile of the smallest positive float64, -38.5.
+Z_BOUND = 39.0
 
 
 def _name_stream(name):
@@ -106,8 +109,7 @@ def calculate_gain(nonlinearity, param=None):
         return 1.0
     if nonlinearity == "leaky_relu":
         slope = 0.01 if param is None else param
-        if isinstance(slope, bool) or not isinstance(slope, (int, float)):
-            raise ValueError(f"negative_slope {slope!r} is not a valid number")
+        real(slope, "param")
         return math.sqrt(2.0 / (1 + slope ** 2))
     if nonlinearity in _GAINS:
         return _GAINS[nonlinearity]
@@ -123,24 +125,53 @@ def _fans(shape):
     return shape[1] * receptive, shape[0] * receptive
 
 
+def _full_shape(array, full_shape):
+    """The full tensor's shape: full_shape (see ctrng.stateless.check_shape)
+    or, without it, the array's."""
+    return tuple(array.shape) if full_shape is None else check_shape(full_shape, "full_shape")
+
+
+def _gain(gain):
+    """gain, checked: a real number, finite (see ctrng.stateless.real), >= 0.
+    (It is returned as given: a NumPy scalar computes as it always did.)"""
+    if real(gain, "gain") < 0:
+        raise ValueError(f"gain must be non-negative, got {gain!r}")
+    return gain
+
+
+def _derived(check, note):
+    """check(dtype), for parameters derived from the caller's: its ValueError
+    says where they came from (`note`)."""
+    def run(dt):
+        try:
+            check(dt)
+        except ValueError as exc:
+            raise ValueError(f"{exc} ({note})") from None
+    return run
+
+
 # -- placing a block of the full tensor ---------------------------------------
 def _check_float(dtype):
     if dtype not in (np.float32, np.float64):
         raise TypeError(f"array must be float32 or float64, not {dtype}")
+    return np.dtype(dtype)
 
 
-def _init(array, key, fill, full_shape, index, device_fill=None):
+def _init(array, key, fill, full_shape, index, device_fill=None, check=None):
     """Fill `array` (NumPy or CUDA) with the block `index` of the full
     tensor: fill(out, start) writes NumPy pieces; device_fill, if given,
     writes CUDA pieces on the device (else CUDA arrays are filled on the host
-    and copied in)."""
+    and copied in).  check(dtype), if given, checks the parameters against
+    the array's dtype before anything is written."""
     check_key(key)
     if type(array).__module__.split(".")[0] == "torch":  # a torch.Tensor: fill a view of its data
         view = array.detach()
-        _init(view if view.is_cuda else view.numpy(), key, fill, full_shape, index, device_fill)
+        _init(view if view.is_cuda else view.numpy(), key, fill, full_shape, index, device_fill, check)
         return array
     if isinstance(array, np.ndarray):
-        _check_float(array.dtype)
+        dt = _check_float(array.dtype)
+        if check is not None:
+            check(dt)
         if not array.flags.writeable:
             raise ValueError("array is read-only")
         full, spans = block_spans(array.shape, full_shape, index)
@@ -153,7 +184,9 @@ def _init(array, key, fill, full_shape, index, device_fill=None):
         raise TypeError(f"array must be a numpy array or a CUDA array, not {type(array).__name__}")
     from .cuda import as_device_array
     dev = as_device_array(array)
-    _check_float(dev.dtype)
+    dt = _check_float(dev.dtype)
+    if check is not None:
+        check(dt)
     full, spans = block_spans(dev.shape, full_shape, index)
     if device_fill is not None and dev.is_c_contiguous():
         fill_runs(device_fill, dev.reshape(dev.size), full, spans)
@@ -167,63 +200,91 @@ def _init(array, key, fill, full_shape, index, device_fill=None):
 # -- the initializers -----------------------------------------------------------
 def uniform_(array, key, a=0.0, b=1.0, *, full_shape=None, index=None):
     """Fill with U(a, b): element i is ctrng.uniform(key, a, b)'s element i
-    (on a GPU, ctrng.cuda.uniform's)."""
+    (on a GPU, ctrng.cuda.uniform's); a and b checked as ctrng.uniform
+    checks low and high, for the array's dtype."""
+    return _uniform(array, key, a, b, full_shape, index, lambda dt: check_interval(a, b, dt, ("a", "b")))
+
+
+def _uniform(array, key, a, b, full_shape, index, check):
     def device(out, start):
         from . import cuda
         cuda.uniform(key, a, b, start=start, dtype=out.dtype, out=out)
 
     return _init(array, key, lambda out, start: uniform(key, a, b, start=start, dtype=out.dtype, out=out),
-                 full_shape, index, device)
+                 full_shape, index, device, check)
 
 
 def normal_(array, key, mean=0.0, std=1.0, *, full_shape=None, index=None):
     """Fill with N(mean, std^2): element i is ctrng.normal(key, mean, std)'s
-    element i (on a GPU, ctrng.cuda.normal's)."""
+    element i (on a GPU, ctrng.cuda.normal's); mean and std checked as
+    ctrng.normal checks loc and scale, for the array's dtype."""
+    return _normal(array, key, mean, std, full_shape, index,
+                   lambda dt: check_loc_scale(mean, std, dt, ("mean", "std")))
+
+
+def _normal(array, key, mean, std, full_shape, index, check):
     def device(out, start):
         from . import cuda
         cuda.normal(key, mean, std, start=start, dtype=out.dtype, out=out)
 
     return _init(array, key, lambda out, start: normal(key, mean, std, start=start, dtype=out.dtype, out=out),
-                 full_shape, index, device)
+                 full_shape, index, device, check)
+
+
+def _symmetric(array, key, bound, full_shape, index, note):
+    """U(-bound, bound), bound derived as `note` says."""
+    check = _derived(lambda dt: check_interval(-bound, bound, dt, ("-bound", "bound")), note)
+    return _uniform(array, key, -bound, bound, full_shape, index, check)
+
+
+def _centred(array, key, std, full_shape, index, note):
+    """N(0, std^2), std derived as `note` says."""
+    check = _derived(lambda dt: check_loc_scale(0.0, std, dt, ("mean", "std")), note)
+    return _normal(array, key, 0.0, std, full_shape, index, check)
 
 
 def xavier_uniform_(array, key, gain=1.0, *, full_shape=None, index=None):
-    """U(-b, b), b = gain sqrt(6 / (fan_in + fan_out)) (Glorot & Bengio)."""
-    fan_in, fan_out = _fans(full_shape or _shape(array))
-    bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
-    return uniform_(array, key, -bound, bound, full_shape=full_shape, index=index)
+    """U(-b, b), b = gain sqrt(6 / (fan_in + fan_out)) (Glorot & Bengio);
+    gain a real number >= 0, and U(-b, b) legal for the array's dtype (see
+    ctrng.uniform)."""
+    fan_in, fan_out = _fans(_full_shape(array, full_shape))
+    gain = _gain(gain)
+    return _symmetric(array, key, gain * math.sqrt(6.0 / (fan_in + fan_out)), full_shape, index,
+                      f"bound = gain * sqrt(6 / (fan_in + fan_out)), gain={gain!r}")
 
 
 def xavier_normal_(array, key, gain=1.0, *, full_shape=None, index=None):
-    """N(0, s^2), s = gain sqrt(2 / (fan_in + fan_out))."""
-    fan_in, fan_out = _fans(full_shape or _shape(array))
-    return normal_(array, key, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)), full_shape=full_shape,
-                   index=index)
+    """N(0, s^2), s = gain sqrt(2 / (fan_in + fan_out)); gain a real number
+    >= 0, and N(0, s^2) legal for the array's dtype (see ctrng.normal)."""
+    fan_in, fan_out = _fans(_full_shape(array, full_shape))
+    gain = _gain(gain)
+    return _centred(array, key, gain * math.sqrt(2.0 / (fan_in + fan_out)), full_shape, index,
+                    f"std = gain * sqrt(2 / (fan_in + fan_out)), gain={gain!r}")
 
 
 def _kaiming_std(shape, a, mode, nonlinearity):
     fan_in, fan_out = _fans(shape)
     if mode not in ("fan_in", "fan_out"):
         raise ValueError(f"mode must be 'fan_in' or 'fan_out', got {mode!r}")
+    if a is not None:
+        real(a, "a")
     return calculate_gain(nonlinearity, a) / math.sqrt(fan_in if mode == "fan_in" else fan_out)
 
 
 def kaiming_uniform_(array, key, a=0.0, mode="fan_in", nonlinearity="leaky_relu", *, full_shape=None,
                      index=None):
-    """U(-b, b), b = gain sqrt(3 / fan) (He et al.), as torch.nn.init."""
-    bound = math.sqrt(3.0) * _kaiming_std(full_shape or _shape(array), a, mode, nonlinearity)
-    return uniform_(array, key, -bound, bound, full_shape=full_shape, index=index)
+    """U(-b, b), b = gain sqrt(3 / fan) (He et al.), as torch.nn.init; `a`
+    (leaky_relu's negative slope) a finite real number."""
+    bound = math.sqrt(3.0) * _kaiming_std(_full_shape(array, full_shape), a, mode, nonlinearity)
+    return _symmetric(array, key, bound, full_shape, index, "bound = sqrt(3) * calculate_gain / sqrt(fan)")
 
 
 def kaiming_normal_(array, key, a=0.0, mode="fan_in", nonlinearity="leaky_relu", *, full_shape=None,
                     index=None):
-    """N(0, s^2), s = gain / sqrt(fan) (He et al.), as torch.nn.init."""
-    std = _kaiming_std(full_shape or _shape(array), a, mode, nonlinearity)
-    return normal_(array, key, 0.0, std, full_shape=full_shape, index=index)
-
-
-def _shape(array):
-    return tuple(array.shape)
+    """N(0, s^2), s = gain / sqrt(fan) (He et al.), as torch.nn.init; `a`
+    as for kaiming_uniform_."""
+    std = _kaiming_std(_full_shape(array, full_shape), a, mode, nonlinearity)
+    return _centred(array, key, std, full_shape, index, "std = calculate_gain / sqrt(fan)")
 
 
 def ndtri(p):
@@ -246,13 +307,26 @@ def _phi(x):
     return 0.5 * math.erfc(-x / math.sqrt(2.0))
 
 
-def truncnorm_params(mean, std, a, b):
-    """The C parameters of trunc_normal_(mean, std, a, b) (see there), after
-    checking the arguments."""
+def truncnorm_params(mean, std, a, b, dt=np.float64):
+    """The C parameters of trunc_normal_(mean, std, a, b) (see there) for an
+    array of dtype `dt`, after checking the arguments: real numbers (see
+    ctrng.stateless.real), mean and std finite in `dt`, std > 0, a < b each
+    finite in `dt` or infinite (an open side: then mean - 39 std, or mean +
+    39 std, must be finite in `dt`, 39 a bound on |z|), and [a, b] not too
+    far in the tail."""
+    dt = np.dtype(dt)
+    real(mean, "mean", dt)
+    real(std, "std", dt)
+    real(a, "a", dt, infinite=True)
+    real(b, "b", dt, infinite=True)
     if not std > 0:
         raise ValueError(f"std must be positive, got {std}")
     if not a < b:
         raise ValueError(f"need a < b, got a={a}, b={b}")
+    if a == -math.inf:
+        real(float(mean) - Z_BOUND * float(std), "mean - 39 std (with a = -inf)", dt)
+    if b == math.inf:
+        real(float(mean) + Z_BOUND * float(std), "mean + 39 std (with b = inf)", dt)
     alpha, beta = (a - mean) / std, (b - mean) / std
     flip = alpha > 0  # work in the lower tail, where Phi keeps its precision
     lo, hi = (-beta, -alpha) if flip else (alpha, beta)
@@ -274,6 +348,8 @@ def trunc_normal_(array, key, mean=0.0, std=1.0, a=-2.0, b=2.0, *, full_shape=No
     so no bias and fixed positions.  When the interval lies in the upper
     tail the mirrored form is used, which keeps Phi away from 1.  Phi^-1 is
     Wichura's AS 241 (about 1e-16 relative), vectorised in the C core.
+    mean and std must be finite in the array's dtype, std > 0, and a < b
+    each finite in it or infinite (an open side); see truncnorm_params.
 
     >>> import numpy as np, ctrng
     >>> w = np.empty((3, 4), np.float32)
@@ -281,7 +357,11 @@ def trunc_normal_(array, key, mean=0.0, std=1.0, a=-2.0, b=2.0, *, full_shape=No
     >>> bool((abs(w) <= 0.04).all())
     True
     """
-    prm = truncnorm_params(mean, std, a, b)
+    prm = None
+
+    def check(dt):  # for the array's dtype, before anything is written
+        nonlocal prm
+        prm = truncnorm_params(mean, std, a, b, dt)
 
     def fill(out, start):
         kind = _fill.TRUNCNORM_F32 if out.dtype == np.float32 else _fill.TRUNCNORM_F64
@@ -292,20 +372,26 @@ def trunc_normal_(array, key, mean=0.0, std=1.0, a=-2.0, b=2.0, *, full_shape=No
         args = (prm.plo, prm.width, bool(prm.flip), prm.alpha, prm.beta, prm.loc, prm.scale)
         cuda.truncated_normal_fill(key, start, args, out)
 
-    return _init(array, key, fill, full_shape, index, device)
+    return _init(array, key, fill, full_shape, index, device, check)
 
 
 def orthogonal_(array, key, gain=1.0, *, full_shape=None, index=None):
     """A (semi-)orthogonal matrix (Saxe et al.), as torch.nn.init.orthogonal_:
     the Q of the QR decomposition of a standard normal matrix (float64, from
-    the key) with the signs of R's diagonal, times `gain`.  The QR is
-    LAPACK's: on other BLAS builds the last bits may differ."""
-    full = tuple(full_shape or _shape(array))
+    the key) with the signs of R's diagonal, times `gain` (a real number
+    >= 0, finite in the array's dtype).  The QR is LAPACK's: on other BLAS
+    builds the last bits may differ."""
+    full = _full_shape(array, full_shape)
+    gain = _gain(gain)
+
+    def check(dt):  # |Q| <= 1: gain Q is then finite in dt
+        real(gain, "gain", dt)
+
     if len(full) < 2:
         raise ValueError("orthogonal_ needs an array of at least 2 dimensions")
     rows, cols = full[0], math.prod(full[1:])
     if rows * cols == 0:
-        return _init(array, key, lambda out, start: None, full_shape, index)
+        return _init(array, key, lambda out, start: None, full_shape, index, check=check)
     z = normal(key, 0.0, 1.0, rows * cols).reshape(rows, cols)
     if rows < cols:
         z = z.T
@@ -318,4 +404,4 @@ def orthogonal_(array, key, gain=1.0, *, full_shape=None, index=None):
     def fill(out, start):
         out[...] = whole.reshape(-1)[start:start + out.size]
 
-    return _init(array, key, fill, full_shape, index)
+    return _init(array, key, fill, full_shape, index, check=check)

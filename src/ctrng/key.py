@@ -55,7 +55,9 @@ def check_int(value, name, limit, *, low=0):
     except TypeError:
         raise TypeError(f"{name} must be an integer, not {type(value).__name__}") from None
     if not low <= value < limit:
-        raise ValueError(f"{name} must be in [{low}, {limit}) (= [{low}, 2**{limit.bit_length() - 1})), got {value}")
+        k = limit.bit_length() - 1
+        power = f" (= [{low}, 2**{k}))" if k >= 0 and limit == 1 << k else ""  # only where it is one
+        raise ValueError(f"{name} must be in [{low}, {limit}){power}, got {value}")
     return value
 
 

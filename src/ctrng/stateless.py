@@ -9,6 +9,8 @@ dtype) and ``threads=`` (default: all cores; the result never depends on it).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from . import _fill
@@ -98,6 +100,15 @@ def _start(start):
     return check_int(start, "start", 1 << 80)
 
 
+def check_shape(shape, name):
+    """`shape` as a tuple of ints in [0, 2**63): an integer n gives (n,), a
+    tuple, list or 1-d array its entries, each a Python int or NumPy integer
+    (not a bool or a float: TypeError naming `name`)."""
+    if isinstance(shape, (tuple, list)) or (isinstance(shape, np.ndarray) and shape.ndim == 1):
+        return tuple(check_int(d, name, _MAX_N) for d in shape)
+    return (check_int(shape, name, _MAX_N),)
+
+
 def random_raw(key, n=None, start=0, dtype=np.uint32, *, out=None, threads=None):
     """Raw words of the stream: the stream is one little-endian byte sequence
     (blocks in order, words of a block in array order) and `dtype` chooses
@@ -141,28 +152,135 @@ def _float_fill(key, uniform, name, n, start, dtype, out, threads, affine=None):
     return res
 
 
-def _real(value, name):
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a real number, not {type(value).__name__}")
-    value = float(value)
-    if not np.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value}")
+# -- parameters -------------------------------------------------------------------
+# The rule every face (the functions here, Generator, ctrng.cuda, ctrng.torch,
+# ctrng.init, ctrng.dask) applies through the functions below, never a copy:
+#
+# * a real parameter is a Python int or float, a NumPy integer or floating
+#   scalar or a 0-d array of one (not a bool: TypeError otherwise), and must
+#   be finite in the output dtype: float(x), rounded to that dtype, is finite
+#   (|x| < 2**128 - 2**103 for float32; Python ints beyond float64 are not);
+# * what the parameters produce must be finite too: uniform's high - low,
+#   normal's |loc| + Z scale with Z the bound on |z| below;
+# * integer parameters (bounds, shapes) are Python ints or NumPy integers
+#   (check_int, check_shape; not bool, not float).
+#
+# Errors name the argument: TypeError for a wrong type, ValueError otherwise.
+
+_F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
+# Per float dtype, (t, z): float(x) rounds to a finite value of the dtype
+# exactly when |float(x)| < t; z bounds |z| for standard_normal's values of
+# the dtype (at most 6.77 in float32, 8.49 in float64: see there), rounded up.
+_BOUNDS = {_F32: (2.0**128 - 2.0**103, 6.8), _F64: (math.inf, 8.5)}
+_F64_BOUNDS = _BOUNDS[_F64]
+_PLAIN = frozenset((int, float))  # the types the common cases below take as they are
+
+
+def _holds(ok):
+    """Whether `ok` (a bool, or a bool array for element-wise checks) holds everywhere."""
+    return ok if ok.__class__ is bool else bool(np.all(ok))
+
+
+def _first_failure(ok, *values):
+    """`values` where `ok` first fails, as Python numbers (arrays broadcast together)."""
+    if ok.__class__ is bool:
+        return [v.item() if isinstance(v, np.generic) else v for v in values]
+    ok, *values = np.broadcast_arrays(ok, *values)
+    i = int(np.argmin(ok.reshape(-1)))
+    return [v.reshape(-1)[i].item() for v in values]
+
+
+def real(value, name, dt=_F64, elementwise=False, infinite=False):
+    """`value` as a float, checked by the parameter rule: a real number (a
+    Python int or float, a NumPy integer or floating scalar, or a 0-d array
+    of one; not a bool: TypeError) that is finite in dtype `dt` (float(value)
+    rounded to `dt` is finite: ValueError).  Errors name `name`.
+
+    elementwise: also accept arrays and lists of integers or floats (as
+    float64 arrays, each element checked); scalars still give floats.
+    infinite: also accept -inf and inf (a bound that leaves a side open)."""
+    shown = value
+    if value.__class__ is not float:
+        if isinstance(value, (int, np.integer, np.floating)) and not isinstance(value, bool):
+            try:
+                value = float(value)
+            except OverflowError:  # an int beyond float64's range
+                value = math.inf
+        else:
+            arr = np.asarray(value) if elementwise or isinstance(value, np.ndarray) else None
+            if arr is None or arr.dtype.kind not in "iuf" or (arr.ndim and not elementwise):
+                what = f"an array of {arr.dtype}" if arr is not None and arr.dtype.kind not in "iuf" else \
+                    type(value).__name__
+                raise TypeError(f"{name} must be a real number, not {what}")
+            with np.errstate(over="ignore"):  # float128 beyond float64: infinite
+                value = arr.astype(np.float64) if elementwise else float(arr)
+            shown = value
+    ok = abs(value) < _BOUNDS[dt][0]
+    if infinite:
+        ok = ok | (abs(value) == math.inf)
+    if not _holds(ok):
+        (bad,) = _first_failure(ok, shown)
+        raise ValueError(f"{name} must be finite in {dt}{' or infinite' if infinite else ''}, got {bad!r}")
     return value
 
 
-def check_interval(low, high):
-    """low and high as floats with low <= high and a finite difference."""
-    low, high = _real(low, "low"), _real(high, "high")
-    if not high >= low or not np.isfinite(high - low):
-        raise ValueError(f"need low <= high with a finite difference, got low={low}, high={high}")
+def check_interval(low, high, dt=_F64, names=("low", "high"), elementwise=False):
+    """The bounds of a uniform distribution on [low, high) with values of
+    dtype `dt`, as floats (elementwise: as real() says): low and high real
+    and finite in `dt` (see real), low <= high, and high - low (in float64)
+    finite in `dt`, so that every value low + (high - low) u is.  `names`
+    name low and high in the errors."""
+    if type(low) in _PLAIN and type(high) in _PLAIN:  # the common case: the checks below, at once
+        t = (_F64_BOUNDS if dt is _F64 else _BOUNDS[dt])[0]
+        try:
+            lo, hi = float(low), float(high)
+        except OverflowError:  # an int beyond float64: refused below
+            pass
+        else:
+            if -t < lo <= hi < t and hi - lo < t:
+                return lo, hi
+    low, high = real(low, names[0], dt, elementwise), real(high, names[1], dt, elementwise)
+    ok = low <= high
+    if not _holds(ok):
+        lo, hi = _first_failure(ok, low, high)
+        raise ValueError(f"need {names[0]} <= {names[1]}, got {names[0]}={lo!r}, {names[1]}={hi!r}")
+    with np.errstate(over="ignore"):
+        ok = high - low < _BOUNDS[dt][0]
+    if not _holds(ok):
+        lo, hi = _first_failure(ok, low, high)
+        raise ValueError(f"need a finite difference {names[1]} - {names[0]} in {dt}, got {names[0]}={lo!r}, "
+                         f"{names[1]}={hi!r}")
     return low, high
 
 
-def check_loc_scale(loc, scale):
-    """loc and scale as floats, scale >= 0."""
-    loc, scale = _real(loc, "loc"), _real(scale, "scale")
-    if scale < 0:
-        raise ValueError(f"scale must be non-negative, got {scale}")
+def check_loc_scale(loc, scale, dt=_F64, names=("loc", "scale"), elementwise=False):
+    """The location and scale of a normal distribution with values of dtype
+    `dt`, as floats (elementwise: as real() says): loc and scale real and
+    finite in `dt` (see real), scale >= 0, and |loc| + Z scale (in float64)
+    finite in `dt`, Z (6.8 for float32, 8.5 for float64) a bound on |z|, so
+    that every value loc + scale z is.  `names` name loc and scale in the
+    errors."""
+    t, z = _F64_BOUNDS if dt is _F64 else _BOUNDS[dt]
+    if type(loc) in _PLAIN and type(scale) in _PLAIN:  # as in check_interval
+        try:
+            lo, sc = float(loc), float(scale)
+        except OverflowError:
+            pass
+        else:
+            if -t < lo < t and 0 <= sc < t and abs(lo) + z * sc < t:
+                return lo, sc
+    loc, scale = real(loc, names[0], dt, elementwise), real(scale, names[1], dt, elementwise)
+    ok = scale >= 0
+    if not _holds(ok):
+        (bad,) = _first_failure(ok, scale)
+        raise ValueError(f"{names[1]} must be non-negative, got {bad!r}")
+    with np.errstate(over="ignore"):
+        ok = abs(loc) + z * scale < t
+    if not _holds(ok):
+        lo, sc = _first_failure(ok, loc, scale)
+        raise ValueError(f"|{names[0]}| + {z} * {names[1]} must be finite in {dt} (values "
+                         f"{names[0]} + {names[1]} * z, |z| <= {z}), got {names[0]}={lo!r}, "
+                         f"{names[1]}={sc!r}")
     return loc, scale
 
 
@@ -175,9 +293,13 @@ def random(key, n=None, start=0, dtype=np.float64, *, out=None, threads=None):
 def uniform(key, low=0.0, high=1.0, n=None, start=0, dtype=np.float64, *, out=None, threads=None):
     """Uniform floats in [low, high): element i is u * (high - low) + low
     with u = ctrng.random's element i, computed in the output's precision
-    (float32 rounds twice, so high itself can come out for float32)."""
-    low, high = check_interval(low, high)
-    return _float_fill(key, True, "uniform", n, start, dtype, out, threads, (low, high - low))
+    (float32 rounds twice, so high itself can come out for float32).
+
+    low and high: real numbers, finite in `dtype`, low <= high, with
+    high - low finite in `dtype` (see check_interval)."""
+    dt = check_dtype(dtype, (np.float32, np.float64), "uniform")
+    low, high = check_interval(low, high, dt)
+    return _float_fill(key, True, "uniform", n, start, dt, out, threads, (low, high - low))
 
 
 def standard_normal(key, n=None, start=0, dtype=np.float64, *, out=None, threads=None):
@@ -200,9 +322,14 @@ def standard_normal(key, n=None, start=0, dtype=np.float64, *, out=None, threads
 
 def normal(key, loc=0.0, scale=1.0, n=None, start=0, dtype=np.float64, *, out=None, threads=None):
     """Normal variates: element i is z * scale + loc with z =
-    ctrng.standard_normal's element i, in the output's precision."""
-    loc, scale = check_loc_scale(loc, scale)
-    return _float_fill(key, False, "normal", n, start, dtype, out, threads, (loc, scale))
+    ctrng.standard_normal's element i, in the output's precision.
+
+    loc and scale: real numbers, finite in `dtype`, scale >= 0, with
+    |loc| + Z scale finite in `dtype` (Z = 6.8 for float32, 8.5 for float64,
+    above every |z|: see check_loc_scale)."""
+    dt = check_dtype(dtype, (np.float32, np.float64), "normal")
+    loc, scale = check_loc_scale(loc, scale, dt)
+    return _float_fill(key, False, "normal", n, start, dt, out, threads, (loc, scale))
 
 
 INT_DTYPES = (np.int32, np.int64, np.uint32, np.uint64)
@@ -210,7 +337,8 @@ _INT_LIMITS = {np.dtype(t): (int(np.iinfo(t).min), int(np.iinfo(t).max)) for t i
 
 
 def integer_bounds(low, high):
-    """low and high as ints with low < high, both within 64-bit integers."""
+    """low and high as ints with low < high, both within 64-bit integers:
+    Python ints or NumPy integers, not bools or floats (see check_int)."""
     low = check_int(low, "low", 1 << 64, low=-(1 << 63))
     high = check_int(high, "high", (1 << 64) + 1, low=-(1 << 63) + 1)
     if low >= high:
@@ -259,11 +387,10 @@ def integers(key, low, high, n=None, start=0, dtype=np.int64, *, out=None, threa
 
 
 def bernoulli_threshold(p):
-    """The exact 64-bit threshold for P(1) = p, or None when p == 1."""
-    if isinstance(p, bool) or not isinstance(p, (int, float, np.integer, np.floating)):
-        raise TypeError(f"p must be a real number, not {type(p).__name__}")
-    p = float(p)
-    if not 0.0 <= p <= 1.0:  # also rejects NaN
+    """The exact 64-bit threshold for P(1) = p, or None when p == 1: p a
+    real number (see real) in [0, 1]."""
+    p = real(p, "p")
+    if not 0.0 <= p <= 1.0:
         raise ValueError(f"p must be in [0, 1], got {p}")
     return None if p == 1.0 else int(p * 2.0**64)
 

@@ -38,19 +38,23 @@ WORKER_STREAM = 2**31
 MAX_WORKERS = 1024
 
 
-def _fill(name, tensor, key, args, start):
+def _fill(name, tensor, key, args, start, check=None):
+    """Fill `tensor` by the function `name` of ctrng.cuda or the stateless
+    ones, with parameters `args`; check(dtype), if given, first checks them
+    under this module's names where the function's own differ."""
     if not isinstance(tensor, torch.Tensor):
         raise TypeError(f"expected a torch.Tensor, not {type(tensor).__name__}")
     target = tensor.detach()
     if not target.is_contiguous():
         raise ValueError("the tensor must be contiguous")
     if target.is_cuda:
-        from . import cuda
-        out = cuda.as_device_array(target)
-        getattr(cuda, name)(key, *args, start=start, dtype=out.dtype, out=out)
+        from . import cuda as module
+        out = module.as_device_array(target)
     else:
-        out = target.numpy()
-        getattr(stateless, name)(key, *args, start=start, dtype=out.dtype, out=out)
+        module, out = stateless, target.numpy()
+    if check is not None:
+        check(out.dtype)
+    getattr(module, name)(key, *args, start=start, dtype=out.dtype, out=out)
     return tensor
 
 
@@ -70,8 +74,12 @@ def uniform_(tensor, key, low=0.0, high=1.0, start=0):
 
 
 def normal_(tensor, key, mean=0.0, std=1.0, start=0):
-    """Normal values, as ctrng.normal."""
-    return _fill("normal", tensor, key, (mean, std), start)
+    """Normal values, as ctrng.normal (mean and std checked as its loc and scale)."""
+    def check(dtype):
+        dt = stateless.check_dtype(dtype, (np.float32, np.float64), "normal")
+        stateless.check_loc_scale(mean, std, dt, ("mean", "std"))
+
+    return _fill("normal", tensor, key, (mean, std), start, check)
 
 
 def integers_(tensor, key, low, high, start=0):
