@@ -57,7 +57,7 @@ from .index_permutation import IndexPermutation
 from .init import truncnorm_params
 from .key import check_int
 from .stateless import (INT_DTYPES, _MAX_N, bernoulli_threshold, check_dtype, check_interval, check_key,
-                        check_loc_scale, integer_params)
+                        check_loc_scale, check_shape, integer_params)
 
 __all__ = ["random_raw", "random", "uniform", "standard_normal", "normal", "integers", "bernoulli",
            "truncated_normal", "cipher_blocks", "index_dataset", "Initializer"]
@@ -75,22 +75,6 @@ _THREEFRY = {32: (0x1BD11BDA, ((10, 26), (11, 21), (13, 27), (23, 5), (6, 20), (
 
 # Library code: autograph leaves it as it is inside tf.function.
 _library_code = tf.autograph.experimental.do_not_convert
-
-# The parameter rule of the stateless functions, applied in the output's
-# dtype where the checking functions take one.
-_RULE_TAKES_DTYPE = "dt" in inspect.signature(check_interval).parameters
-
-
-def _interval(low, high, dt):
-    return check_interval(low, high, dt) if _RULE_TAKES_DTYPE else check_interval(low, high)
-
-
-_TRUNC_TAKES_DTYPE = "dt" in inspect.signature(truncnorm_params).parameters
-
-
-def _loc_scale(loc, scale, dt):
-    return check_loc_scale(loc, scale, dt) if _RULE_TAKES_DTYPE else check_loc_scale(loc, scale)
-
 
 # -- eager calls run a cached graph ---------------------------------------------
 _GRAPHS = collections.OrderedDict()  # (function, arguments) -> tf.function of the start
@@ -340,9 +324,7 @@ def _shape(shape):
         if not shape.is_fully_defined():
             raise ValueError(f"shape must be fully defined, got {shape}")
         shape = shape.as_list()
-    if isinstance(shape, (int, np.integer)) and not isinstance(shape, bool):
-        shape = [shape]
-    dims = [check_int(d, "shape", _MAX_N) for d in shape]
+    dims = list(check_shape(shape, "shape"))
     n = math.prod(dims)
     check_int(n, "n", _MAX_N)
     return dims, n
@@ -474,7 +456,7 @@ def uniform(key, low=0.0, high=1.0, shape=None, start=0, dtype=tf.float64):
     + low in the output's precision, u = random's element i."""
     key = check_key(key)
     dt = _dtype(dtype, (np.float32, np.float64), "uniform")
-    low, high = _interval(low, high, np.dtype(dt.as_numpy_dtype))
+    low, high = check_interval(low, high, np.dtype(dt.as_numpy_dtype))
     dims, n = _shape(shape)
     return _uniform(key, dims, n, start, dt, (low, high - low), "uniform")
 
@@ -640,7 +622,7 @@ def normal(key, loc=0.0, scale=1.0, shape=None, start=0, dtype=tf.float64):
     precision, z = standard_normal's element i."""
     key = check_key(key)
     dt = _dtype(dtype, (np.float32, np.float64), "normal")
-    loc, scale = _loc_scale(loc, scale, np.dtype(dt.as_numpy_dtype))
+    loc, scale = check_loc_scale(loc, scale, np.dtype(dt.as_numpy_dtype))
     dims, n = _shape(shape)
     return _normal(key, dims, n, start, dt, (loc, scale), "normal")
 
@@ -862,8 +844,7 @@ def truncated_normal(key, mean=0.0, std=1.0, a=-2.0, b=2.0, shape=None, start=0,
     """
     key = check_key(key)
     dt = _dtype(dtype, (np.float32, np.float64), "truncated_normal")
-    prm = truncnorm_params(mean, std, a, b, np.dtype(dt.as_numpy_dtype)) if _TRUNC_TAKES_DTYPE \
-        else truncnorm_params(mean, std, a, b)
+    prm = truncnorm_params(mean, std, a, b, np.dtype(dt.as_numpy_dtype))
     dims, n = _shape(shape)
     kind = _fill.TRUNCNORM_F32 if dt == tf.float32 else _fill.TRUNCNORM_F64
     start = _start(start, key, kind, n)
