@@ -16,9 +16,11 @@ import jax.numpy as jnp  # noqa: E402
 
 import ctrng  # noqa: E402
 import ctrng.jax as cj  # noqa: E402
+from ctrng.key import ALGORITHMS  # noqa: E402
 import reference as ref  # noqa: E402
 
-ALGS = cj.SUPPORTED
+ALGS = ("philox4x32", "threefry4x32")  # 32-bit words: no 64-bit JAX needed
+ALGS64 = ("philox4x64", "threefry4x64")
 KEYS = [ctrng.Key(root, rank=rank, stream=stream, algorithm=alg)
         for alg in ALGS
         for root, rank, stream in [(0, 0, 0), (2024, 3, 7), (2**64 - 1, 2**32 - 1, 2**32 - 1), (12345, 1, 2**31)]]
@@ -35,7 +37,7 @@ def test_import_ctrng_does_not_import_jax():
 
 def _stack(keys):
     """One JAX key array of ctrng.Keys of one algorithm."""
-    impl = {"philox4x32": cj.PHILOX4X32, "threefry4x32": cj.THREEFRY4X32}[keys[0].algorithm]
+    impl = cj._SPECS[keys[0].algorithm]
     return jax.random.wrap_key_data(jnp.stack([cj.key_data(k) for k in keys]), impl=impl)
 
 
@@ -93,7 +95,7 @@ def test_jax_random_functions_take_the_key():
 
 def _keys_of(arr, algorithm="philox4x32"):
     """The ctrng.Keys of a JAX key array (its key data read at once)."""
-    nk = 2 if algorithm == "philox4x32" else 4
+    nk = ALGORITHMS[algorithm].root_bits // 32
     words = np.asarray(jax.random.key_data(arr)).reshape(-1, nk + 2).astype(object)
     return [ctrng.Key(sum(int(w[i]) << (32 * i) for i in range(nk)), rank=int(w[nk + 1]), stream=int(w[nk]),
                       algorithm=algorithm) for w in words]
@@ -184,7 +186,8 @@ def test_integers_are_bit_identical(algorithm):
     k = cj.key(key)
     starts = (0, 3, 2**40 + 1, 2**57 - 50)
     with jax.enable_x64(True):
-        for c, (low, high, dt) in enumerate(INTEGER_CASES):  # one start each: each start compiles anew
+        cases = INTEGER_CASES if algorithm == "philox4x32" else INTEGER_CASES[1::2]  # each compiles anew
+        for c, (low, high, dt) in enumerate(cases):
             start = starts[c % len(starts)]
             got = jax.jit(lambda k: cj.integers(k, low, high, (50,), start, dt))(k)
             _check(got, ctrng.integers(key, low, high, 50, start, dt))
@@ -246,12 +249,44 @@ def test_bernoulli_is_bit_identical(algorithm):
         _check(cj.bernoulli(k, p, (100,), 7, np.uint8), ctrng.bernoulli(key, p, 100, 7, dtype=np.uint8))
 
 
+# ---- the 4x64 ciphers (64-bit JAX) ------------------------------------------------
+
+@pytest.mark.parametrize("algorithm", ALGS64)
+def test_64_bit_ciphers_are_bit_identical(algorithm):
+    """philox4x64 and threefry4x64 keys (8 words a block): bits, floats,
+    normals, integers (128-bit draws included), Bernoulli, split, fold_in and
+    seeds, with 64-bit JAX."""
+    key = ctrng.Key(2**100 + 12345, rank=3, stream=7, algorithm=algorithm)
+    k = cj.key(key)
+    end32, end64 = key.block_bytes // 4 << 64, key.block_bytes // 8 << 64
+    with jax.enable_x64(True):
+        assert (np.asarray(jax.random.bits(k, (9,), jnp.uint32)) == ctrng.random_raw(key, 9)).all()
+        for start in (5, 2**32 - 3, end32 - 37):
+            _check(cj.random_bits(k, 37, start), ctrng.random_raw(key, 37, start))
+        for start in (3, end64 - 37):
+            _check(cj.random_bits(k, 37, start, np.uint64), ctrng.random_raw(key, 37, start, np.uint64))
+        _check(cj.random_bits(k, 37, 5, np.uint16), ctrng.random_raw(key, 21, 2).view(np.uint16)[1:38])
+        for start, dt in ((3, np.float32), (2**33 + 1, np.float64)):
+            _check(jax.jit(lambda k: cj.random(k, (5, 7), start, dt))(k), ctrng.random(key, 35, start, dt))
+            _check(jax.jit(lambda k: cj.normal(k, 1.0, 2.0, (35,), start, dt))(k),
+                   ctrng.normal(key, 1.0, 2.0, 35, start, dt))
+        for (low, high, dt), start in zip(INTEGER_CASES[::2], (0, 3, 2**40 + 1, 2**57 - 50, 7)):
+            _check(cj.integers(k, low, high, (50,), start, dt), ctrng.integers(key, low, high, 50, start, dt))
+        _check(cj.bernoulli(k, 0.3, (100,), 7), ctrng.bernoulli(key, 0.3, 100, 7))
+        kids = _keys_of(jax.random.split(k, 300), algorithm)
+        assert kids == [key.child(j) for j in range(300)]
+        assert cj.to_key(jax.random.fold_in(k, 5)) == key.fold_in(5)
+        assert cj.to_key(jax.random.key(5, impl=cj._SPECS[algorithm])) == ctrng.Key(5, algorithm=algorithm)
+
+
 # ---- errors ------------------------------------------------------------------------
 
 def test_errors():
     k = cj.key(1)
-    with pytest.raises(NotImplementedError, match="philox4x32, threefry4x32"):
-        cj.key(1, algorithm="philox4x64")
+    with pytest.raises(TypeError, match="jax_enable_x64"):
+        cj.random(cj.key(1, algorithm="philox4x64"), 3, dtype=np.float32)
+    with pytest.raises(TypeError, match="jax_enable_x64"):
+        jax.random.bits(cj.key(1, algorithm="threefry4x64"), (3,), jnp.uint32)
     with pytest.raises(NotImplementedError, match="rounds"):
         cj.key(ctrng.Key(1, rounds=7))
     with pytest.raises(TypeError, match="jax_enable_x64"):
@@ -317,6 +352,13 @@ SHARDED = textwrap.dedent("""
         assert sharded.sharding.is_equivalent_to(sharding, len(shape))
         assert (np.asarray(sharded) == np.asarray(plain)).all(), shape
         assert (np.asarray(sharded).reshape(-1) == want(np.prod(shape))).all(), shape
+    with jax.enable_x64(True):  # a 4x64 cipher
+        key = ctrng.Key(7, rank=1, algorithm="threefry4x64")
+        f = jax.jit(lambda k: cj.random(k, (64, 48), 1, np.float64),
+                    out_shardings=NamedSharding(mesh2, P("a", "b")))
+        got = f(cj.key(key))
+        assert len(got.addressable_shards) == 4
+        assert (np.asarray(got).reshape(-1) == ctrng.random(key, 64 * 48, 1)).all()
     print("ok")
 """)
 

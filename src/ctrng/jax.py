@@ -32,9 +32,10 @@ the C core's values (``jax.random.uniform`` and friends apply JAX's):
 True
 
 Element i of every output is computed from its own index (no sequential
-state), so any sharding of the output gives the same values.  Supported
-algorithms: philox4x32 (the default) and threefry4x32, with their default
-rounds; the 4x64 ciphers raise NotImplementedError.  See docs/jax.md.
+state), so any sharding of the output gives the same values.  All four
+algorithms, with their default rounds; keys of philox4x64 and threefry4x64
+(64-bit words) draw only with 64-bit JAX (``jax_enable_x64``).  See
+docs/jax.md.
 """
 
 from __future__ import annotations
@@ -51,12 +52,12 @@ from . import derive
 from .key import ALGORITHMS, DEFAULT_ALGORITHM, Key, check_int
 from .stateless import bernoulli_threshold, check_interval, check_loc_scale, integer_bounds
 
-__all__ = ["PHILOX4X32", "THREEFRY4X32", "key", "key_data", "to_key", "random_bits", "random", "uniform",
+__all__ = ["PHILOX4X32", "THREEFRY4X32", "PHILOX4X64", "THREEFRY4X64", "key", "key_data", "to_key", "random_bits", "random", "uniform",
            "standard_normal", "normal", "integers", "bernoulli"]
 
 U32 = jnp.uint32
 _M32 = 0xFFFFFFFF
-SUPPORTED = ("philox4x32", "threefry4x32")
+SUPPORTED = ("philox4x32", "threefry4x32", "philox4x64", "threefry4x64")
 
 # ---- the ciphers on uint32 arrays ------------------------------------------------
 
@@ -98,40 +99,75 @@ def philox4x32(c, k, rounds=10):
 
 
 _ROT32 = (10, 26, 11, 21, 13, 27, 23, 5, 6, 20, 17, 11, 25, 10, 18, 20)
-_PARITY32 = np.uint32(0x1BD11BDA)
+_ROT64 = (14, 16, 52, 57, 23, 40, 5, 37, 25, 33, 46, 12, 58, 22, 32, 32)
 
 
-def _rotl(x, r):
-    return (x << np.uint32(r)) | (x >> np.uint32(32 - r))
+def _threefry(c, k, rounds, t, rot_table, parity):
+    """Threefry4xW (W the bits of the NumPy type t): the Threefish-256 mix,
+    the key injected every fourth round."""
+    bits = 8 * np.dtype(t).itemsize
+    ks = list(k) + [t(parity) ^ k[0] ^ k[1] ^ k[2] ^ k[3]]
+    x = [c[i] + ks[i] for i in range(4)]
+    for r in range(rounds):
+        rot = rot_table[r % 8 * 2:r % 8 * 2 + 2]
+        a, b = (1, 3) if r % 2 == 0 else (3, 1)
+        x[0] = x[0] + x[a]
+        x[a] = ((x[a] << t(rot[0])) | (x[a] >> t(bits - rot[0]))) ^ x[0]
+        x[2] = x[2] + x[b]
+        x[b] = ((x[b] << t(rot[1])) | (x[b] >> t(bits - rot[1]))) ^ x[2]
+        if r % 4 == 3:
+            s = (r + 1) // 4
+            x = [x[i] + ks[(s + i) % 5] for i in range(4)]
+            x[3] = x[3] + t(s)
+    return tuple(x)
 
 
 def threefry4x32(c, k, rounds=20):
     """Threefry4x32-`rounds` of counter words c (4 uint32 arrays) under key words k (4)."""
-    ks = list(k) + [_PARITY32 ^ k[0] ^ k[1] ^ k[2] ^ k[3]]
-    x = [c[i] + ks[i] for i in range(4)]
+    return _threefry(c, k, rounds, np.uint32, _ROT32, 0x1BD11BDA)
+
+
+def threefry4x64(c, k, rounds=20):
+    """Threefry4x64-`rounds` of counter words c (4 uint64 arrays) under key words k (4); 64-bit JAX."""
+    return _threefry(c, k, rounds, np.uint64, _ROT64, 0x1BD11BDAA9FC1A22)
+
+
+_PHILOX_M64 = (0xD2E7470EE14C6C93, 0xCA5A826395121157)
+_PHILOX_W64 = (np.uint64(0x9E3779B97F4A7C15), np.uint64(0xBB67AE8584CAA73B))
+
+
+def philox4x64(c, k, rounds=10):
+    """Philox4x64-`rounds` of counter words c (4 uint64 arrays) under key words k (2); 64-bit JAX."""
+    c0, c1, c2, c3 = c
+    k0, k1 = k
     for r in range(rounds):
-        rot = _ROT32[r % 8 * 2:r % 8 * 2 + 2]
-        a, b = (1, 3) if r % 2 == 0 else (3, 1)
-        x[0] = x[0] + x[a]
-        x[a] = _rotl(x[a], rot[0]) ^ x[0]
-        x[2] = x[2] + x[b]
-        x[b] = _rotl(x[b], rot[1]) ^ x[2]
-        if r % 4 == 3:
-            s = (r + 1) // 4
-            x = [x[i] + ks[(s + i) % 5] for i in range(4)]
-            x[3] = x[3] + np.uint32(s)
-    return tuple(x)
+        if r:
+            k0, k1 = k0 + _PHILOX_W64[0], k1 + _PHILOX_W64[1]
+        hi0, lo0 = _mulhilo64(c0, _PHILOX_M64[0])
+        hi1, lo1 = _mulhilo64(c2, _PHILOX_M64[1])
+        c0, c1, c2, c3 = hi1 ^ c1 ^ k0, lo1, hi0 ^ c3 ^ k1, lo0
+    return c0, c1, c2, c3
 
 
 # ---- key data ------------------------------------------------------------------
-# philox4x32: [root low, root high, stream, rank]; threefry4x32: [root words 0..3,
-# stream, rank].  The stream and rank are the last two counter words of the layout.
+# The root's 32-bit words (low first: 2 for philox4x32, 4 for philox4x64 and
+# threefry4x32, 8 for threefry4x64), then stream and rank.
+
+def _nroot(alg):
+    """32-bit words of the root in the key data."""
+    return alg.root_bits // 32
+
+
+def _wpb(alg):
+    """32-bit words a cipher block: 4 or 8."""
+    return alg.block_bytes // 4
+
 
 def _alg(name):
     if name not in ALGORITHMS:
         raise ValueError(f"algorithm must be one of {sorted(ALGORITHMS)}, got {name!r}")
     if name not in SUPPORTED:
-        raise NotImplementedError(f"ctrng.jax supports {', '.join(SUPPORTED)}; not {name} (64-bit words)")
+        raise NotImplementedError(f"ctrng.jax supports {', '.join(SUPPORTED)}; not {name}")
     return ALGORITHMS[name]
 
 
@@ -140,23 +176,35 @@ def _words_of(key):
     alg = _alg(key.algorithm)
     if key.rounds != alg.default_rounds:
         raise NotImplementedError(f"ctrng.jax supports the default rounds only ({alg.default_rounds})")
-    words = [(key.root >> (32 * i)) & _M32 for i in range(alg.key_words)]
+    words = [(key.root >> (32 * i)) & _M32 for i in range(_nroot(alg))]
     return np.array(words + [key.stream, key.rank], np.uint32)
 
 
 def _block(alg, kd, blo, bhi):
-    """The four words of block (bhi, blo) of the stream of key data kd."""
-    nk = alg.key_words
+    """The 32-bit words (4, or 8 for the 4x64 ciphers: each 64-bit word low
+    half first) of block (bhi, blo) of the stream of key data kd."""
+    nr = _nroot(alg)
     z = jnp.zeros_like(blo)
-    ctr = (blo, bhi, z + kd[nk], z + kd[nk + 1])
-    if alg.name == "philox4x32":
-        return philox4x32(ctr, (kd[0], kd[1]))
-    return threefry4x32(ctr, tuple(kd[:4]))
+    if alg.word_bits == 32:
+        ctr = (blo, bhi, z + kd[nr], z + kd[nr + 1])
+        if alg.name == "philox4x32":
+            return philox4x32(ctr, (kd[0], kd[1]))
+        return threefry4x32(ctr, tuple(kd[:4]))
+    _need_x64(np.uint64, f"a {alg.name} key's output")
+    u64 = lambda w: lax.convert_element_type(w, jnp.uint64)  # noqa: E731
+    z64 = u64(z)
+    ctr = (_u64(blo, bhi), z64 + u64(kd[nr]), z64 + u64(kd[nr + 1]), z64)
+    key = tuple(_u64(kd[2 * i], kd[2 * i + 1]) for i in range(nr // 2))
+    out = philox4x64(ctr, key) if alg.name == "philox4x64" else threefry4x64(ctr, key)
+    words = []
+    for w in out:
+        words += [lax.convert_element_type(w, U32), lax.convert_element_type(w >> np.uint64(32), U32)]
+    return tuple(words)
 
 
 def _hash_root(alg, kd, kind, data):
     """ctrng.derive's hashed root for key data kd (uint32 words)."""
-    nk = alg.key_words
+    nk = _nroot(alg)
     words = [np.uint32(derive.MAGIC), np.uint32(alg.code), np.uint32(alg.default_rounds), np.uint32(kind),
              np.uint32(nk), np.uint32(1), *[kd[i] for i in range(nk)], kd[nk + 1], kd[nk], data]
     words += [np.uint32(0)] * (-len(words) % 4)
@@ -170,7 +218,9 @@ def _hash_root(alg, kd, kind, data):
         m = words[b:b + 4]
         h = tuple(x ^ y for x, y in zip(threefry4x32(m, h), m))
     z = jnp.zeros(shape, U32)
-    out = threefry4x32((z, z + np.uint32(derive.OUT), z, z), h)
+    out = []
+    for j in range(-(-nk // 4)):
+        out += threefry4x32((z + np.uint32(j), z + np.uint32(derive.OUT), z, z), h)
     return out[:nk]
 
 
@@ -187,7 +237,7 @@ def _columns(cols):
 
 
 def _impl_functions(alg):
-    nk = alg.key_words
+    nk = _nroot(alg)
 
     def seed(s):
         """jax.random.key(s, impl=...): root s (its two's complement bits
@@ -233,13 +283,16 @@ def _impl_functions(alg):
 def _define(name, tag):
     alg = ALGORITHMS[name]
     seed, split, random_bits, fold_in = _impl_functions(alg)
-    return define_prng_impl(key_shape=(alg.key_words + 2,), seed=seed, split=split, random_bits=random_bits,
+    return define_prng_impl(key_shape=(_nroot(alg) + 2,), seed=seed, split=split, random_bits=random_bits,
                             fold_in=fold_in, name=f"ctrng_{name}", tag=f"ct{tag}")
 
 
 PHILOX4X32 = _define("philox4x32", "p4")
 THREEFRY4X32 = _define("threefry4x32", "t4")
-_SPECS = {"philox4x32": PHILOX4X32, "threefry4x32": THREEFRY4X32}
+PHILOX4X64 = _define("philox4x64", "p8")
+THREEFRY4X64 = _define("threefry4x64", "t8")
+_SPECS = {"philox4x32": PHILOX4X32, "threefry4x32": THREEFRY4X32, "philox4x64": PHILOX4X64,
+          "threefry4x64": THREEFRY4X64}
 
 
 def key(root, rank=0, stream=0, algorithm=DEFAULT_ALGORITHM):
@@ -277,7 +330,7 @@ def to_key(k):
     """The ctrng.Key of a concrete ctrng.jax key (not inside jit)."""
     alg, kd = _unwrap(k)
     words = [int(w) for w in np.asarray(kd)]
-    nk = alg.key_words
+    nk = _nroot(alg)
     root = sum(w << (32 * i) for i, w in enumerate(words[:nk]))
     return Key(root, rank=words[nk + 1], stream=words[nk], algorithm=alg.name)
 
@@ -334,16 +387,15 @@ def _pick(words, pos):
 
 def _words32(alg, kd, shape, start):
     """uint32 elements start + i of the stream."""
-    blo, bhi, pos = _place(shape, start, 4)
+    blo, bhi, pos = _place(shape, start, _wpb(alg))
     return _pick(_block(alg, kd, blo, bhi), pos)
 
 
 def _words64(alg, kd, shape, start):
     """(lo, hi) uint32 halves of uint64 elements start + i of the stream."""
-    blo, bhi, pos = _place(shape, start, 2)
+    blo, bhi, pos = _place(shape, start, _wpb(alg) // 2)
     w = _block(alg, kd, blo, bhi)
-    first = pos == 0
-    return jnp.where(first, w[0], w[2]), jnp.where(first, w[1], w[3])
+    return _pick(w[0::2], pos), _pick(w[1::2], pos)
 
 
 def _need_x64(dtype, what):
@@ -362,7 +414,7 @@ def _bits(alg, kd, bit_width, shape, start):
         u64 = jnp.uint64
         return (lax.convert_element_type(hi, u64) << np.uint64(32)) | lax.convert_element_type(lo, u64)
     per = 32 // bit_width  # elements a word; 4 * per a block
-    blo, bhi, pos = _place(shape, start, 4 * per)
+    blo, bhi, pos = _place(shape, start, _wpb(alg) * per)
     w = _pick(_block(alg, kd, blo, bhi), pos >> np.uint32(per.bit_length() - 1))
     w = w >> ((pos & np.uint32(per - 1)) * np.uint32(bit_width))
     return lax.convert_element_type(w & np.uint32((1 << bit_width) - 1), jnp.dtype(f"uint{bit_width}"))
@@ -397,7 +449,7 @@ def random_bits(k, shape, start=0, dtype=np.uint32):
     if dt not in (np.uint8, np.uint16, np.uint32, np.uint64):
         raise TypeError(f"random_bits supports uint8, uint16, uint32, uint64; got {dt}")
     shape = _shape(shape)
-    start = _start(start, math.prod(shape), (16 // dt.itemsize) << 64)
+    start = _start(start, math.prod(shape), (alg.block_bytes // dt.itemsize) << 64)
     return _bits(alg, kd, 8 * dt.itemsize, shape, start)
 
 
@@ -419,7 +471,7 @@ def random(k, shape=(), start=0, dtype=None):
     alg, kd = _unwrap(k)
     dt = _float_dtype(dtype)
     shape = _shape(shape)
-    start = _start(start, math.prod(shape), (16 // dt.itemsize) << 64)
+    start = _start(start, math.prod(shape), (alg.block_bytes // dt.itemsize) << 64)
     if dt == np.float32:
         return _unit32(_words32(alg, kd, shape, start))
     return _unit64(*_words64(alg, kd, shape, start))
@@ -469,17 +521,21 @@ def standard_normal(k, shape=(), start=0, dtype=None):
     alg, kd = _unwrap(k)
     dt = _float_dtype(dtype)
     shape = _shape(shape)
-    start = _start(start, math.prod(shape), (16 // dt.itemsize) << 64)
+    start = _start(start, math.prod(shape), (alg.block_bytes // dt.itemsize) << 64)
     if dt == np.float32:
-        # element e: radius word 2 (e >> 1), angle word 2 (e >> 1) + 1: both in block e >> 2
-        blo, bhi, pos = _place(shape, start, 4)
+        # element e: radius word 2 (e >> 1), angle word 2 (e >> 1) + 1, in one block
+        blo, bhi, pos = _place(shape, start, _wpb(alg))
         w = _block(alg, kd, blo, bhi)
-        second = pos >= 2
-        wr, wa = jnp.where(second, w[2], w[0]), jnp.where(second, w[3], w[1])
-        return _box_muller_f32(wr, wa, (pos & np.uint32(1)) == 1, _rounder(kd))
-    blo, bhi, pos = _place(shape, start, 2)
+        pair = pos >> np.uint32(1)
+        return _box_muller_f32(_pick(w[0::2], pair), _pick(w[1::2], pair), (pos & np.uint32(1)) == 1,
+                               _rounder(kd))
+    # uint64 elements 2k (radius) and 2k + 1 (angle): 32-bit words 4k .. 4k + 3
+    blo, bhi, pos = _place(shape, start, _wpb(alg) // 2)
     w = _block(alg, kd, blo, bhi)
-    return _box_muller_f64((w[0], w[1]), (w[2], w[3]), pos == 1, _rounder(kd))
+    pair = pos >> np.uint32(1)
+    wr = (_pick(w[0::4], pair), _pick(w[1::4], pair))
+    wa = (_pick(w[2::4], pair), _pick(w[3::4], pair))
+    return _box_muller_f64(wr, wa, (pos & np.uint32(1)) == 1, _rounder(kd))
 
 
 def normal(k, loc=0.0, scale=1.0, shape=(), start=0, dtype=None):
@@ -717,9 +773,10 @@ def integers(k, low, high, shape=(), start=0, dtype=None):
         words = (_words32(alg, kd, shape, start),)
     elif kind == 64:
         words = _words64(alg, kd, shape, start)
-    else:
-        blo, bhi = _add64(start, _iota(shape))
-        words = _block(alg, kd, blo, bhi)
+    else:  # uint64 elements 2e and 2e + 1: 32-bit words 4e .. 4e + 3
+        blo, bhi, pos = _place(shape, start, _wpb(alg) // 4)
+        w = _block(alg, kd, blo, bhi)
+        words = tuple(_pick(w[j::4], pos) for j in range(4))
     off, ok = _lemire(kind, m, words)
     if off.size:
         off = _fix_rejected(alg, kd, kind, m, off, ~ok, start)
@@ -740,7 +797,7 @@ def bernoulli(k, p, shape=(), start=0, dtype=np.bool_):
     if dt not in (np.bool_, np.uint8):
         raise TypeError(f"bernoulli supports dtype bool, uint8; got {dt}")
     shape = _shape(shape)
-    start = _start(start, math.prod(shape), 2 << 64)
+    start = _start(start, math.prod(shape), (alg.block_bytes // 8) << 64)
     if threshold is None:
         return jnp.ones(shape, dt)
     lo, hi = _words64(alg, kd, shape, start)
