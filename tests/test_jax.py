@@ -295,6 +295,14 @@ def test_errors():
         cj.integers(k, 0, 2**40, 3, dtype=np.int64)
     with pytest.raises(ValueError):
         cj.uniform(k, 2.0, 1.0, 3)
+    with pytest.raises(ValueError):  # finite in float32, as ctrng.uniform's parameters must be
+        cj.uniform(k, 0.0, 1e39, 3, dtype=np.float32)
+    with pytest.raises(ValueError):
+        cj.normal(k, 1e39, 1.0, 3, dtype=np.float32)
+    with pytest.raises(TypeError):
+        cj.uniform(k, True, 2.0, 3)
+    with pytest.raises(TypeError):
+        cj.random(k, 3.0)
     with pytest.raises(ValueError):
         cj.normal(k, 0.0, -1.0, 3)
     with pytest.raises(ValueError):

@@ -50,7 +50,8 @@ from jax.extend.random import define_prng_impl
 
 from . import derive
 from .key import ALGORITHMS, DEFAULT_ALGORITHM, Key, check_int
-from .stateless import bernoulli_threshold, check_interval, check_loc_scale, integer_bounds
+from .stateless import (INT_DTYPES, bernoulli_threshold, check_dtype, check_interval, check_loc_scale,
+                        check_shape, integer_bounds, integer_params)
 
 __all__ = ["PHILOX4X32", "THREEFRY4X32", "PHILOX4X64", "THREEFRY4X64", "key", "key_data", "to_key", "random_bits", "random", "uniform",
            "standard_normal", "normal", "integers", "bernoulli"]
@@ -338,9 +339,7 @@ def to_key(k):
 # ---- element indices -----------------------------------------------------------
 
 def _shape(shape):
-    if isinstance(shape, int) or isinstance(shape, np.integer):
-        shape = (shape,)
-    shape = tuple(check_int(s, "shape", 1 << 63) for s in shape)
+    shape = check_shape(shape, "shape")
     if math.prod(shape) > 1 << 32:
         raise NotImplementedError("ctrng.jax makes at most 2**32 elements a call")
     return shape
@@ -429,12 +428,10 @@ def _start(start, n, length):
     return start
 
 
-def _float_dtype(dtype):
+def _float_dtype(dtype, what):
     if dtype is None:
         return np.dtype(np.float64 if jax.config.jax_enable_x64 else np.float32)
-    dt = np.dtype(dtype)
-    if dt not in (np.float32, np.float64):
-        raise TypeError(f"supports dtype float32, float64; got {dt}")
+    dt = check_dtype(dtype, (np.float32, np.float64), what)
     if dt == np.float64:
         _need_x64(dt, "floats")
     return dt
@@ -445,9 +442,7 @@ def random_bits(k, shape, start=0, dtype=np.uint32):
     uint32 or uint64 (64-bit JAX): the stream's little-endian bytes viewed
     at that width, as ``ctrng.random_raw`` does for uint32 and uint64."""
     alg, kd = _unwrap(k)
-    dt = np.dtype(dtype)
-    if dt not in (np.uint8, np.uint16, np.uint32, np.uint64):
-        raise TypeError(f"random_bits supports uint8, uint16, uint32, uint64; got {dt}")
+    dt = check_dtype(dtype, (np.uint8, np.uint16, np.uint32, np.uint64), "random_bits")
     shape = _shape(shape)
     start = _start(start, math.prod(shape), (alg.block_bytes // dt.itemsize) << 64)
     return _bits(alg, kd, 8 * dt.itemsize, shape, start)
@@ -469,7 +464,7 @@ def random(k, shape=(), start=0, dtype=None):
     ``ctrng.random``, bit for bit.  float32 from uint32 element i
     ((w >> 8) 2**-24); float64 (64-bit JAX) from uint64 element i."""
     alg, kd = _unwrap(k)
-    dt = _float_dtype(dtype)
+    dt = _float_dtype(dtype, "random")
     shape = _shape(shape)
     start = _start(start, math.prod(shape), (alg.block_bytes // dt.itemsize) << 64)
     if dt == np.float32:
@@ -498,8 +493,9 @@ def _rounder(kd):
 def uniform(k, low=0.0, high=1.0, shape=(), start=0, dtype=None):
     """Uniform floats in [low, high): u * (high - low) + low in the output's
     precision, u = ``random``'s element; ``ctrng.uniform`` bit for bit."""
-    low, high = check_interval(low, high)
-    u = random(k, shape, start, dtype)
+    dt = _float_dtype(dtype, "uniform")
+    low, high = check_interval(low, high, dt)  # finite in dt, as ctrng.uniform's
+    u = random(k, shape, start, dt)
     ft = u.dtype.type
     return _rounder(key_data(k))(u * ft(high - low)) + ft(low)
 
@@ -519,7 +515,7 @@ def standard_normal(k, shape=(), start=0, dtype=None):
     True
     """
     alg, kd = _unwrap(k)
-    dt = _float_dtype(dtype)
+    dt = _float_dtype(dtype, "standard_normal")
     shape = _shape(shape)
     start = _start(start, math.prod(shape), (alg.block_bytes // dt.itemsize) << 64)
     if dt == np.float32:
@@ -541,8 +537,9 @@ def standard_normal(k, shape=(), start=0, dtype=None):
 def normal(k, loc=0.0, scale=1.0, shape=(), start=0, dtype=None):
     """Normal variates: z * scale + loc in the output's precision,
     z = ``standard_normal``'s element."""
-    loc, scale = check_loc_scale(loc, scale)
-    z = standard_normal(k, shape, start, dtype)
+    dt = _float_dtype(dtype, "normal")
+    loc, scale = check_loc_scale(loc, scale, dt)  # finite in dt, as ctrng.normal's
+    z = standard_normal(k, shape, start, dt)
     ft = z.dtype.type
     return _rounder(key_data(k))(z * ft(scale)) + ft(loc)
 
@@ -736,7 +733,6 @@ def _fix_rejected(alg, kd, kind, m, off, bad, start):
     return off.reshape(shape)
 
 
-_INT_DTYPES = (np.int32, np.int64, np.uint32, np.uint64)
 
 
 def integers(k, low, high, shape=(), start=0, dtype=None):
@@ -753,18 +749,14 @@ def integers(k, low, high, shape=(), start=0, dtype=None):
     >>> bool((np.asarray(v) == ctrng.integers(ctrng.Key(9), 0, 6, 1000, start=5, dtype=np.int32)).all())
     True
     """
-    from .stateless import integer_params
-
     alg, kd = _unwrap(k)
     low, high = integer_bounds(low, high)
     if dtype is None:
         dtype = np.int64 if jax.config.jax_enable_x64 else np.int32
-    dt = np.dtype(dtype)
-    if dt not in _INT_DTYPES:
-        raise TypeError(f"integers supports dtype int32, int64, uint32, uint64; got {dt}")
+    dt = check_dtype(dtype, INT_DTYPES, "integers")
     if dt.itemsize == 8:
         _need_x64(dt, "integers")
-    integer_params(low, high, np.dtype(dt.type))  # the C core's range checks
+    integer_params(low, high, dt)  # the C core's range checks
     m = high - low
     kind = 32 if m <= 1 << 16 else 64 if m <= 1 << 32 else 128
     shape = _shape(shape)
@@ -793,9 +785,7 @@ def bernoulli(k, p, shape=(), start=0, dtype=np.bool_):
     bit for bit."""
     alg, kd = _unwrap(k)
     threshold = bernoulli_threshold(p)
-    dt = np.dtype(dtype)
-    if dt not in (np.bool_, np.uint8):
-        raise TypeError(f"bernoulli supports dtype bool, uint8; got {dt}")
+    dt = check_dtype(dtype, (np.bool_, np.uint8), "bernoulli")
     shape = _shape(shape)
     start = _start(start, math.prod(shape), (alg.block_bytes // 8) << 64)
     if threshold is None:
