@@ -13,6 +13,7 @@
 
 import importlib.util
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -82,7 +83,12 @@ def test_libfuzzer_on_the_core(tmp_path):
     seconds = os.environ.get("CTRNG_FUZZ_SECONDS", "15")
     corpus = tmp_path / "corpus"
     corpus.mkdir()
-    run = subprocess.run([str(exe), str(corpus), f"-max_total_time={seconds}", "-max_len=8", "-seed=1"],
+    # Linux starts a child's peak RSS, which libFuzzer's memory limit reads,
+    # at this process's peak (kept across fork and exec): allow its default
+    # 2 GB above what the test process (with the frameworks loaded) holds.
+    inherited_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+    run = subprocess.run([str(exe), str(corpus), f"-max_total_time={seconds}", "-max_len=8", "-seed=1",
+                          f"-rss_limit_mb={2048 + inherited_mb}", "-malloc_limit_mb=2048"],
                          capture_output=True, text=True, timeout=float(seconds) + 600)
     assert run.returncode == 0, run.stderr[-4000:]
     assert "Done " in run.stderr
