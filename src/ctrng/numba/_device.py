@@ -504,7 +504,7 @@ def standard_normal_f32(words, i):
 # Wichura's AS 241 (PPND16), about 1e-16 relative, with the fdlibm log above
 # (-ln x = (-2 ln x) / 2 exactly): used by the exact truncated normal
 # (inversion) of ctrng.init.
-_AS241 = (
+AS241 = (
     (3.387132872796366608, 133.14166789178437745, 1971.5909503065514427, 13731.693765509461125,
      45921.953931549871457, 67265.770927008700853, 33430.575583588128105, 2509.0809287301226727),
     (1.0, 42.313330701600911252, 687.1870074920579083, 5394.1960214247511077,
@@ -535,7 +535,7 @@ def ndtri(p):
     q = p - 0.5
     if abs(q) <= 0.425:
         r = 0.180625 - fmul(q, q)
-        return q * _poly8(_AS241[0], r) / _poly8(_AS241[1], r)
+        return q * _poly8(AS241[0], r) / _poly8(AS241[1], r)
     pp = p if q < 0 else 1.0 - p
     if pp == 0.0:
         v = math.inf
@@ -543,10 +543,10 @@ def ndtri(p):
         r = math.sqrt(0.5 * _neg2log_f64(pp))
         if r <= 5.0:
             r -= 1.6
-            v = _poly8(_AS241[2], r) / _poly8(_AS241[3], r)
+            v = _poly8(AS241[2], r) / _poly8(AS241[3], r)
         else:
             r -= 5.0
-            v = _poly8(_AS241[4], r) / _poly8(_AS241[5], r)
+            v = _poly8(AS241[4], r) / _poly8(AS241[5], r)
     return -v if q < 0 else v
 
 
