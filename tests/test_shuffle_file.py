@@ -6,6 +6,7 @@ the budget."""
 
 import fcntl
 import hashlib
+import json
 import os
 import signal
 import subprocess
@@ -312,6 +313,25 @@ def test_a_changed_job_starts_afresh_and_discards_the_old_files(tmp_path):
     res = _shuffle_cli(tmp_path, 8, "--progress", memory="2M")
     assert res.returncode == 0 and "resuming" not in res.stderr
     assert np.array_equal(np.fromfile(tmp_path / "dst.bin", np.int64), ctrng.permutation(KEY, second, start=5))
+    assert _work_files(tmp_path) == []
+
+
+def test_a_journal_from_another_boot_is_not_trusted(tmp_path):
+    """Nothing is forced to disk before the end, so after the machine stopped
+    the journal may vouch for data that was lost: one written in another
+    boot starts the run afresh (and the result is still right)."""
+    records = np.arange(200_000, dtype=np.int64)
+    records.tofile(tmp_path / "src.bin")
+    assert _shuffle_cli(tmp_path, 8, stop=("shuffle", 3, 1, "SIGKILL")).returncode == -signal.SIGKILL
+    journal = tmp_path / next(p for p in _work_files(tmp_path) if p.endswith(".journal"))
+    state = json.loads(journal.read_text())
+    assert state["pass"] == 2 and state["boot"] == sf._boot_id()
+    data = tmp_path / journal.name.replace(".journal", ".tmp")
+    data.write_bytes(b"\0" * data.stat().st_size)  # what was not on disk yet is lost
+    journal.write_text(json.dumps(dict(state, boot="another boot")))
+    res = _shuffle_cli(tmp_path, 8, "--progress")
+    assert res.returncode == 0 and "resuming" not in res.stderr
+    assert np.array_equal(np.fromfile(tmp_path / "dst.bin", np.int64), ctrng.permutation(KEY, records, start=5))
     assert _work_files(tmp_path) == []
 
 

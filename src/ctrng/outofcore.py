@@ -23,8 +23,12 @@ done again from its input, and a run can resume where another stopped:
   size, mtime and inode, the key, start, record size and the cuts the
   memory budget gives), and the running job holds a lock on them;
 * the journal records the last completed chunk of pass 1 or group of pass
-  2, and is replaced (write, fsync, rename) only once the data it vouches
-  for is on disk;
+  2, and is replaced (write, rename) only once the data it vouches for is
+  written.  A killed process loses nothing that it wrote, but a machine
+  that stops may: the journal names the boot it was written in (Linux's
+  boot id), and one from another boot is ignored (the run starts afresh),
+  so no data has to be forced to disk before the final fsync.  Where the
+  boot id is unknown the data and journal are synced before each save;
 * a run that finds the files of its own job resumes from the journal (the
   result is byte-identical to an uninterrupted run); files of another job
   into the same ``dst`` that no live run holds (left by a run that was
@@ -377,14 +381,24 @@ def _discard_stale(dst, job):
             os.close(fd)
 
 
+def _boot_id():
+    """This boot's identity (Linux), or None where it is unknown."""
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:  # pragma: no cover - not Linux
+        return None
+
+
 class _Journal:
     """How far a job got: pass 1 and the records whose chunks are done, or
-    pass 2 and the groups done.  A save makes the data files (`fds`)
-    durable, then replaces the journal atomically, on a thread of its own
-    while the next chunk or group is read and sorted."""
+    pass 2 and the groups done, in this boot.  A save replaces the journal
+    atomically (after making the data files, `fds`, durable where the boot
+    is unknown), on a thread of its own while the next chunk or group is
+    read and sorted."""
 
     def __init__(self, files, job):
         self.files, self.job, self.fds = files, job, ()
+        self.boot = _boot_id()
         self.saver = ThreadPoolExecutor(1, thread_name_prefix="ctrng-journal")
         self.pending = None
 
@@ -395,7 +409,8 @@ class _Journal:
             state = json.loads(self.files.journal.read_text())
             resume = state["pass"], state["done"]
             sizes = tuple(os.fstat(f).st_size for f in self.fds)
-            if state["job"] == self.job and sizes == (plan.work_size, plan.side_size):
+            if state["job"] == self.job and state["boot"] == self.boot and sizes == (plan.work_size,
+                                                                                     plan.side_size):
                 return resume
         except (OSError, ValueError, KeyError, TypeError):
             pass
@@ -416,18 +431,21 @@ class _Journal:
         self.saver.shutdown()
 
     def _save(self, step, done):
-        for fd in self.fds:
+        durable = self.boot is None  # a reboot cannot be told: the journal must not outlive its data
+        for fd in self.fds if durable else ():
             os.fdatasync(fd)
         with open(self.files.new_journal, "w") as f:
-            json.dump({"job": self.job, "pass": step, "done": done}, f)
-            f.flush()
-            os.fsync(f.fileno())
+            json.dump({"job": self.job, "boot": self.boot, "pass": step, "done": done}, f)
+            if durable:
+                f.flush()
+                os.fsync(f.fileno())
         os.replace(self.files.new_journal, self.files.journal)
-        dir_fd = os.open(self.files.journal.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)  # the rename is durable before a write relies on it
-        finally:
-            os.close(dir_fd)
+        if durable:
+            dir_fd = os.open(self.files.journal.parent, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)  # the rename is durable before a write relies on it
+            finally:
+                os.close(dir_fd)
 
 
 class _Terminated(BaseException):
