@@ -85,18 +85,25 @@ def mulhilo(a, m):
     return hi, a * np.uint32(m)
 
 
-def philox4x32(c, k, rounds=10):
-    """Philox4x32-`rounds` of counter words c (4 uint32 arrays) under key
-    words k (2)."""
+def _philox(c, k, rounds, mul, weyl, mulhilo):
+    """The Philox rounds shared by both widths: counter words c (4 arrays)
+    under key words k (2), with the multipliers, Weyl steps and high-low
+    product of the width."""
     c0, c1, c2, c3 = c
     k0, k1 = k
     for r in range(rounds):
         if r:
-            k0, k1 = k0 + _PHILOX_W[0], k1 + _PHILOX_W[1]
-        hi0, lo0 = mulhilo(c0, _PHILOX_M[0])
-        hi1, lo1 = mulhilo(c2, _PHILOX_M[1])
+            k0, k1 = k0 + weyl[0], k1 + weyl[1]
+        hi0, lo0 = mulhilo(c0, mul[0])
+        hi1, lo1 = mulhilo(c2, mul[1])
         c0, c1, c2, c3 = hi1 ^ c1 ^ k0, lo1, hi0 ^ c3 ^ k1, lo0
     return c0, c1, c2, c3
+
+
+def philox4x32(c, k, rounds=10):
+    """Philox4x32-`rounds` of counter words c (4 uint32 arrays) under key
+    words k (2)."""
+    return _philox(c, k, rounds, _PHILOX_M, _PHILOX_W, mulhilo)
 
 
 _ROT32 = (10, 26, 11, 21, 13, 27, 23, 5, 6, 20, 17, 11, 25, 10, 18, 20)
@@ -139,15 +146,7 @@ _PHILOX_W64 = (np.uint64(0x9E3779B97F4A7C15), np.uint64(0xBB67AE8584CAA73B))
 
 def philox4x64(c, k, rounds=10):
     """Philox4x64-`rounds` of counter words c (4 uint64 arrays) under key words k (2); 64-bit JAX."""
-    c0, c1, c2, c3 = c
-    k0, k1 = k
-    for r in range(rounds):
-        if r:
-            k0, k1 = k0 + _PHILOX_W64[0], k1 + _PHILOX_W64[1]
-        hi0, lo0 = _mulhilo64(c0, _PHILOX_M64[0])
-        hi1, lo1 = _mulhilo64(c2, _PHILOX_M64[1])
-        c0, c1, c2, c3 = hi1 ^ c1 ^ k0, lo1, hi0 ^ c3 ^ k1, lo0
-    return c0, c1, c2, c3
+    return _philox(c, k, rounds, _PHILOX_M64, _PHILOX_W64, _mulhilo64)
 
 
 # ---- key data ------------------------------------------------------------------
