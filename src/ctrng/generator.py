@@ -18,13 +18,13 @@ from collections.abc import MutableSequence
 
 import numpy as np
 
-from . import _fill, permute, stateless
+from . import _fill, derive, permute, stateless
 from .key import DEFAULT_ALGORITHM, Key, _key_from_dict, check_fields, check_int
 
 __all__ = ["Generator", "SPAWN_FANOUT"]
 
 # Child j of a generator on stream s gets stream SPAWN_FANOUT * s + 1 + j.
-SPAWN_FANOUT = 256
+SPAWN_FANOUT = derive.FANOUT
 
 # Draws of at most AHEAD_MAX elements without out= take their values from a
 # batch made ahead for their distribution and parameters: a lookup instead
@@ -295,7 +295,7 @@ def spawn_keys(key, spawned, n):
     spawned `spawned` (see Generator.spawn), or ValueError."""
     if spawned + n > SPAWN_FANOUT:
         raise ValueError(f"a generator spawns at most {SPAWN_FANOUT} children; {spawned} already spawned")
-    if SPAWN_FANOUT * key.stream + spawned + n >= 1 << 32:
+    if n and derive.tree_stream(key.stream, spawned + n - 1) is None:  # the last child: the deepest
         raise ValueError("spawn tree too deep: child streams would pass 2**32")
     return [key.child(j, exact=True) for j in range(spawned, spawned + n)]
 

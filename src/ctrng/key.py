@@ -12,6 +12,7 @@ import hashlib
 import operator
 import secrets
 
+from . import derive
 from ._ctrng import ffi, lib
 
 __all__ = ["Key", "ALGORITHMS", "DEFAULT_ALGORITHM"]
@@ -198,8 +199,6 @@ class Key:
         >>> k.child(256).stream, k.child(256).rank, k.child(256).root != 7
         (0, 2, True)
         """
-        from . import derive
-
         j = check_int(j, "j", _WORD32)
         stream = derive.tree_stream(self._stream, j)
         if stream is not None:
@@ -211,8 +210,6 @@ class Key:
 
     def child_in_tree(self, j):
         """Whether ``child(j)`` is a tree child (injective), not a hashed key."""
-        from . import derive
-
         return derive.tree_stream(self._stream, check_int(j, "j", _WORD32)) is not None
 
     def fold_in(self, data):
@@ -226,13 +223,9 @@ class Key:
         >>> k.fold_in(1) == k.fold_in(1), k.fold_in(1) == k.fold_in(2), k.fold_in(1).rank
         (True, False, 2)
         """
-        from . import derive
-
         return self._derived(derive.FOLD_IN, check_int(data, "data", _WORD32))
 
     def _derived(self, kind, data):
-        from . import derive
-
         alg = self._algorithm
         root = derive.derived_root(alg.code, self._rounds, self._root, alg.root_bits, self._rank,
                                    self._stream, kind, (data,))
