@@ -1,3 +1,3 @@
 from setuptools import setup
 
-setup(cffi_modules=["src/ctrng/_ffi_build.py:ffibuilder"])
+setup(cffi_modules=["src/ctrng/_core/build.py:ffibuilder"])

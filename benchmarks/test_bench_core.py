@@ -12,7 +12,7 @@ benchmark group is one (case, n): the NumPy PCG64 baseline beside ctrng on
 
 import pytest
 
-from ctrng._fill import cpu_count
+from ctrng._core.threads import cpu_count
 from ctrng.bench import bench_cases
 
 SIZES = {"n1M": 10**6, "n10M": 10**7}

@@ -17,7 +17,8 @@ import numpy as np
 import pytest
 
 import ctrng
-from ctrng import _fill, init
+from ctrng import init
+from ctrng._core import bridge, kinds
 
 SHAPE = (4096, 4096)
 KEY = init.parameter_key(1, "bench.weight")
@@ -39,7 +40,7 @@ CASES = {
     "kaiming_uniform_": lambda w: init.kaiming_uniform_(w, KEY, a=math.sqrt(5)),
     "fill-standard_normal": lambda w: ctrng.standard_normal(KEY, out=w, dtype=np.float32),
     "normal_": lambda w: init.normal_(w, KEY, 0.0, 0.02),
-    "fill-truncnorm": lambda w: _fill.fill(KEY, _fill.TRUNCNORM_F32, 0, w.size, w, params=TRUNC),
+    "fill-truncnorm": lambda w: bridge.fill(KEY, kinds.TRUNCNORM_F32, 0, w.size, w, params=TRUNC),
     "trunc_normal_": lambda w: init.trunc_normal_(w, KEY, 0.0, 0.02, -0.04, 0.04),
 }
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import ctrng
-from ctrng._fill import cpu_count
+from ctrng._core.threads import cpu_count
 
 IMPLS = {"numpy-pcg64": None, "ctrng-1t": 1, "ctrng-all": cpu_count()}
 SEED = 12345

@@ -19,21 +19,20 @@ enum {
     CTRNG_THREEFRY4X64 = 3
 };
 
-/* Distributions.  The comment gives the stream bytes each element consumes. */
-enum {
-    CTRNG_RAW32 = 0,        /* 4: the uint32 word itself                       */
-    CTRNG_UNIFORM_F32 = 1,  /* 4: (w >> 8) * 2^-24                             */
-    CTRNG_UNIFORM_F64 = 2,  /* 8: (w >> 11) * 2^-53                            */
-    CTRNG_NORMAL_F32 = 3,   /* 4: Box-Muller on word pairs (2k, 2k+1)          */
-    CTRNG_NORMAL_F64 = 4,   /* 8: Box-Muller on uint64 pairs (2k, 2k+1)        */
-    CTRNG_INTEGERS_32 = 5,  /* 4: low + [0, range], range < 2^16, Lemire       */
-    CTRNG_INTEGERS_64 = 6,  /* 8: low + [0, range], range < 2^32, Lemire       */
-    CTRNG_INTEGERS_128 = 7, /* 16: low + [0, range], any 64-bit range, Lemire  */
-    CTRNG_BERNOULLI = 8,    /* 8: 1 if w < threshold (or certain) else 0, uint8 */
-    CTRNG_TRUNCNORM_F32 = 9,  /* 8: truncated normal by inversion of the     */
-    CTRNG_TRUNCNORM_F64 = 10, /*    uniform float64 u (ctrng_params)          */
-    CTRNG_NKINDS = 11
-};
+/* Distributions ("kinds"): CTRNG_RAW32, CTRNG_UNIFORM_F32, ... and
+ * CTRNG_NKINDS, from the table in kinds.h.  The same table, as data: */
+#include "kinds.h"
+typedef struct {
+    const char *name;   /* lower-case name: "raw32", "uniform_f32", ...          */
+    int unit_bytes;     /* stream bytes one element consumes                     */
+    char value;         /* output values: 'u' unsigned, 'f' IEEE float, 'i' the
+                           caller's integer type of ctrng_params.out_bytes       */
+    int out_bytes;      /* bytes of one output value (0: ctrng_params.out_bytes) */
+    int range_bits;     /* integer kinds: they take ranges below 2^range_bits and
+                           redraw rejected draws from the retry blocks; else 0   */
+} ctrng_kind;
+extern const ctrng_kind ctrng_kinds[];
+extern const int ctrng_nkinds;
 
 enum {
     CTRNG_ISA_AUTO = 0,
@@ -96,7 +95,7 @@ int ctrng_fill(const ctrng_stream *s, int kind, const ctrng_params *prm,
 int ctrng_ndtri(const double *p, size_t n, double *out, int isa);
 
 /* Uniform permutation of n items, from the stream's 32-bit words
- * [w0, w0 + 2n), in three phases (csrc/permute.c defines the permutation):
+ * [w0, w0 + 2n), in three phases (csrc/shuffle/permute.c defines the permutation):
  * count each range of items per bucket, scatter each range of items to its
  * buckets (next[b]: where the range's first item of bucket b goes; advanced),
  * then shuffle each range of buckets in place (data holds the output from
@@ -115,7 +114,7 @@ void ctrng_perm_shuffle_buckets(const ctrng_stream *s, uint64_t w0, uint64_t n,
                                 const uint64_t *bucket_start, uint64_t b_lo, uint64_t b_hi,
                                 void *data, uint64_t base, size_t itemsize);
 
-/* Stateless index permutation of [0, n), 1 <= n < 2^63 (csrc/iperm.c):
+/* Stateless index permutation of [0, n), 1 <= n < 2^63 (csrc/shuffle/iperm.c):
  * init reads block n of the stream for its keys; map writes out[j] = the
  * image (or, with inverse set, the preimage) of in[j], or of first + j when
  * in is NULL.  Inputs must be below n. */

@@ -4,7 +4,7 @@ code paths the build offers (and runs)."""
 import os
 import platform
 
-# The AVX-512 subsets the AVX-512 kernels use (csrc/fill.c, ctrng_isa_available).
+# The AVX-512 subsets the AVX-512 kernels use (csrc/dispatch.c, ctrng_isa_available).
 AVX512 = {"avx512f", "avx512vl", "avx512bw", "avx512dq"}
 
 

@@ -12,10 +12,10 @@ import math
 
 import numpy as np
 import pytest
+import reference as ref
 from scipy import stats
 
 import ctrng
-import reference as ref
 
 ALGS = ref.ALGORITHMS
 KEYS = {a: ctrng.Key(0xC0FFEE + 17 * i, rank=5, stream=2, algorithm=a) for i, a in enumerate(ALGS)}

@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-MODULES = ["ctrng._fill", "ctrng.key", "ctrng.stateless", "ctrng.generator", "ctrng.permute",
-           "ctrng.index_permutation", "ctrng.sampler", "ctrng.outofcore", "ctrng.seeds", "ctrng.dask",
+MODULES = ["ctrng._core.bridge", "ctrng.key", "ctrng.stateless", "ctrng.generator", "ctrng.shuffle.permutation",
+           "ctrng.shuffle.index_permutation", "ctrng.shuffle.sampler", "ctrng.shuffle.files", "ctrng.seeds", "ctrng.dask",
            "ctrng.bitgen", "ctrng.numba", "ctrng.init", "ctrng.tf", "ctrng.jax"]
 # CI installs TensorFlow and JAX (the "tf" and "jax" extras); elsewhere their modules may skip.
 OPTIONAL = {"ctrng.tf": "tensorflow", "ctrng.jax": "jax"}

@@ -7,11 +7,11 @@ import textwrap
 
 import numpy as np
 import pytest
+from kernels import run_kernel_script
 from scipy import special, stats
 
 import ctrng
 from ctrng import init
-from kernels import run_kernel_script
 
 ALPHA = 1e-6  # false-alarm rate of each statistical test
 KEY = init.parameter_key(2024, "encoder.layers.3.weight")
@@ -104,14 +104,14 @@ def test_ndtri_is_the_scalar_device_function_on_every_code_path(isa):
     the padded last vector."""
     import numba
 
-    from ctrng._ctrng import ffi, lib
+    from ctrng._core.bridge import ffi, lib
     from ctrng.numba._device import ndtri as scalar
 
     want = numba.njit(lambda p: np.array([scalar(x) for x in p]))(NDTRI_P)
     for n in (NDTRI_P.size, 1, 3, 517):
         got = np.empty(n)
         assert lib.ctrng_ndtri(ffi.from_buffer("double[]", NDTRI_P), n, ffi.from_buffer("double[]", got),
-                               ctrng._fill.ISAS[isa]) == 0
+                               ctrng._core.bridge.ISAS[isa]) == 0
         assert got.tobytes() == want[:n].tobytes(), n
 
 

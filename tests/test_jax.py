@@ -13,11 +13,11 @@ import pytest
 # CI installs JAX (the "jax" extra); elsewhere these tests may skip.
 jax = __import__("jax") if os.environ.get("CI") else pytest.importorskip("jax")
 import jax.numpy as jnp  # noqa: E402
+import reference as ref  # noqa: E402
 
 import ctrng  # noqa: E402
 import ctrng.jax as cj  # noqa: E402
 from ctrng.key import ALGORITHMS  # noqa: E402
-import reference as ref  # noqa: E402
 
 ALGS = ("philox4x32", "threefry4x32")  # 32-bit words: no 64-bit JAX needed
 ALGS64 = ("philox4x64", "threefry4x64")

@@ -9,9 +9,9 @@ import sys
 
 import numpy as np
 import pytest
+import reference as ref
 
 import ctrng
-import reference as ref
 
 ALGS = ref.ALGORITHMS
 

@@ -2,9 +2,9 @@
 
 import numpy as np
 import pytest
+import reference as ref
 
 import ctrng
-import reference as ref
 from ctrng.seeds import ROUNDS, SEED_RANK
 
 

@@ -10,12 +10,12 @@ import math
 
 import numpy as np
 import pytest
-
-import ctrng
 import reference as ref
 from cpu import AVX512, cpu_flags
-from ctrng import _fill
-from ctrng._ctrng import ffi
+
+import ctrng
+from ctrng._core import bridge, kinds
+from ctrng._core.bridge import ffi
 from ctrng.init import truncnorm_params
 from ctrng.stateless import integer_params
 
@@ -189,15 +189,15 @@ def _params(kind_case):
     """(kind, params, dtype) for the C fill of a distribution case."""
     name, args = kind_case
     if name == "raw":
-        return _fill.RAW32, None, np.uint32
+        return kinds.RAW32, None, np.uint32
     if name == "f32":
-        return _fill.UNIFORM_F32, None, np.float32
+        return kinds.UNIFORM_F32, None, np.float32
     if name == "f64":
-        return _fill.UNIFORM_F64, None, np.float64
+        return kinds.UNIFORM_F64, None, np.float64
     if name == "n32":
-        return _fill.NORMAL_F32, None, np.float32
+        return kinds.NORMAL_F32, None, np.float32
     if name == "n64":
-        return _fill.NORMAL_F64, None, np.float64
+        return kinds.NORMAL_F64, None, np.float64
     if name == "int":
         low, high, dt = args
         kind, prm = integer_params(low, high, np.dtype(dt))
@@ -205,10 +205,10 @@ def _params(kind_case):
     if name == "bern":
         prm = ffi.new("ctrng_params *")
         prm.threshold = ref.bernoulli_threshold(args)
-        return _fill.BERNOULLI, prm, np.uint8
+        return kinds.BERNOULLI, prm, np.uint8
     if name == "tn":
         *bounds, dt = args
-        kind = _fill.TRUNCNORM_F32 if dt == np.float32 else _fill.TRUNCNORM_F64
+        kind = kinds.TRUNCNORM_F32 if dt == np.float32 else kinds.TRUNCNORM_F64
         return kind, truncnorm_params(*bounds), dt
     raise AssertionError(name)
 
@@ -250,7 +250,7 @@ def test_every_code_path_gives_identical_bytes(isa, algorithm, kind_case):
         results = {}
         for path in ("portable", isa, "auto"):
             out = np.empty(n, dt)
-            _fill.fill(key, kind, start, n, out, params=prm, threads=1, isa=path)
+            bridge.fill(key, kind, start, n, out, params=prm, threads=1, isa=path)
             results[path] = out
         assert same(results[isa], results["portable"]), (start, n)
         assert same(results["auto"], results["portable"]), (start, n)
@@ -266,7 +266,7 @@ def test_code_paths_agree_on_rejected_integer_draws(isa, algorithm):
     outs = {}
     for path in ("portable", isa):
         outs[path] = np.empty(n, np.uint32)
-        _fill.fill(key, kind, 0, n, outs[path], params=prm, threads=1, isa=path)
+        bridge.fill(key, kind, 0, n, outs[path], params=prm, threads=1, isa=path)
     assert same(outs[isa], outs["portable"])
     assert same(ctrng.integers(key, 0, 40000, n, dtype=np.uint32), outs["portable"])
 
@@ -274,7 +274,7 @@ def test_code_paths_agree_on_rejected_integer_draws(isa, algorithm):
 def test_unknown_isa_is_refused():
     out = np.empty(4, np.uint32)
     with pytest.raises(ValueError, match="isa"):
-        _fill.fill(KEYS["philox4x32"], _fill.RAW32, 0, 4, out, isa="sse9")
+        bridge.fill(KEYS["philox4x32"], kinds.RAW32, 0, 4, out, isa="sse9")
 
 
 # ---------------------------------------------------------------------------
@@ -542,13 +542,13 @@ def test_uniform_and_normal_are_affine_maps_of_the_unit_draws(dtype, start, n):
 
 def test_affine_maps_agree_on_every_code_path():
     key = ctrng.Key(11, algorithm="threefry4x64")
-    prm = ctrng._ctrng.ffi.new("ctrng_params *")
+    prm = ctrng._core.bridge.ffi.new("ctrng_params *")
     prm.affine, prm.loc, prm.scale = 1, -3.0, 2.0
-    for kind, dtype in [(ctrng._fill.UNIFORM_F32, np.float32), (ctrng._fill.NORMAL_F64, np.float64)]:
+    for kind, dtype in [(ctrng._core.kinds.UNIFORM_F32, np.float32), (ctrng._core.kinds.NORMAL_F64, np.float64)]:
         outs = []
         for isa in ctrng.available_isas():
             out = np.empty(777, dtype)
-            ctrng._fill.fill(key, kind, 9, 777, out, params=prm, isa=isa)
+            ctrng._core.bridge.fill(key, kind, 9, 777, out, params=prm, isa=isa)
             outs.append(out)
         assert all(np.array_equal(o, outs[0]) for o in outs)
 
@@ -593,15 +593,15 @@ _RACE = """
 import sys, threading
 import numpy as np
 import ctrng
-from ctrng import _fill
+from ctrng._core import threads
 sys.setswitchinterval(1e-6)
 key = ctrng.Key(3)
-_fill._DEFAULT_THREADS = 16
+threads._DEFAULT_THREADS = 16
 sizes = [(2 + i) << 17 for i in range(8)]
 expected = [ctrng.random(key, n, threads=1) for n in sizes]
 failures = 0
 for trial in range({trials}):
-    _fill._forget_pool_after_fork()
+    threads._forget_pool_after_fork()
     errors = []
     barrier = threading.Barrier(8)
     def work(i):

@@ -12,7 +12,7 @@ import pytest
 tf = __import__("tensorflow") if os.environ.get("CI") else pytest.importorskip("tensorflow")
 import ctrng  # noqa: E402
 import ctrng.tf as ctf  # noqa: E402
-from ctrng import _fill  # noqa: E402
+from ctrng._core import kinds  # noqa: E402
 
 ALGORITHMS = ["philox4x32", "philox4x64", "threefry4x32", "threefry4x64"]
 STARTS = [0, 1, 2, 3, 5, 7, 13]
@@ -117,9 +117,9 @@ def test_end_of_stream():
 
 # -- bounded integers: rejections and retries ---------------------------------------
 def _retry_reference(key, kind, rng, i):
-    """csrc/fill.c's ctrng_integer_retry in Python, on Key.block."""
+    """csrc/layout.c's ctrng_integer_retry in Python, on Key.block."""
     m = rng + 1
-    bits = {_fill.INTEGERS_32: 32, _fill.INTEGERS_64: 64, _fill.INTEGERS_128: 128}[kind]
+    bits = {kinds.INTEGERS_32: 32, kinds.INTEGERS_64: 64, kinds.INTEGERS_128: 128}[kind]
     t = (-m) % (1 << bits) % m if not (bits == 128 and rng == 2**64 - 1) else 0
     off = 0
     for r in range(64):
@@ -137,9 +137,9 @@ def _retry_reference(key, kind, rng, i):
 
 
 @pytest.mark.parametrize("alg", ALGORITHMS)
-@pytest.mark.parametrize("kind, rng", [(_fill.INTEGERS_32, 3 * 2**14 - 1), (_fill.INTEGERS_32, 40000),
-                                       (_fill.INTEGERS_64, 2**31), (_fill.INTEGERS_64, 3 * 2**30 - 1),
-                                       (_fill.INTEGERS_128, 2**63), (_fill.INTEGERS_128, 3 * 2**62 - 1)])
+@pytest.mark.parametrize("kind, rng", [(kinds.INTEGERS_32, 3 * 2**14 - 1), (kinds.INTEGERS_32, 40000),
+                                       (kinds.INTEGERS_64, 2**31), (kinds.INTEGERS_64, 3 * 2**30 - 1),
+                                       (kinds.INTEGERS_128, 2**63), (kinds.INTEGERS_128, 3 * 2**62 - 1)])
 def test_retries_equal_the_c_core(alg, kind, rng):
     """The retry path on its own (64- and 128-bit draws are rejected with
     probability below 2**-32: too rarely to meet in a test)."""

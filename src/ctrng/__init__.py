@@ -7,16 +7,16 @@ so runs can never share numbers by accident the way ``seed + rank`` does.
 ctrng is not a cryptographic generator; use :mod:`secrets` for that.
 """
 
-from ._fill import available_isas
 from . import init
+from ._core.bridge import available_isas
 from .bitgen import Philox4x32, Philox4x64, Threefry4x32, Threefry4x64
 from .generator import Generator
-from .index_permutation import IndexPermutation
 from .key import Key
-from .permute import permutation
-from .sampler import DistributedSampler
 from .seeds import derive_seed
-from .outofcore import shuffle_file
+from .shuffle.files import shuffle_file
+from .shuffle.index_permutation import IndexPermutation
+from .shuffle.permutation import permutation
+from .shuffle.sampler import DistributedSampler
 from .stateless import bernoulli, integers, normal, random, random_raw, standard_normal, uniform
 
 __all__ = ["Key", "Generator", "random_raw", "random", "uniform", "standard_normal", "normal", "integers",

@@ -1,4 +1,5 @@
 import sys
+
 from ctrng.cli import main
 
 sys.exit(main())

@@ -17,7 +17,9 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
-from . import __version__, _fill
+from . import __version__
+from ._core import bridge
+from ._core.threads import cpu_count
 from .key import DEFAULT_ALGORITHM, Key
 from .stateless import integers, random, random_raw, standard_normal
 
@@ -84,6 +86,6 @@ def machine_line(threads):
                     break
     except OSError:
         pass
-    return (f"{cpu}, {_fill.cpu_count()} cores available, {threads} threads; Python "
+    return (f"{cpu}, {cpu_count()} cores available, {threads} threads; Python "
             f"{platform.python_version()}, NumPy {np.__version__}, ctrng {__version__} "
-            f"({'/'.join(_fill.available_isas())})")
+            f"({'/'.join(bridge.available_isas())})")

@@ -28,10 +28,11 @@ import threading
 
 import numpy as np
 
-from ._ctrng import ffi, lib
-from ._fill import RAW32, stream_length
+from ._core.bridge import ffi, lib, stream_length
+from ._core.checks import check_fields, check_int
+from ._core.kinds import RAW32
 from .generator import SPAWN_FANOUT, spawn_keys
-from .key import Key, _key_from_dict, check_fields, check_int
+from .key import Key, _key_from_dict
 from .stateless import random_raw
 
 __all__ = ["Philox4x32", "Philox4x64", "Threefry4x32", "Threefry4x64"]

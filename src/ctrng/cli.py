@@ -21,10 +21,13 @@ import sys
 import numpy as np
 
 import ctrng
-from ._fill import RAW32, cpu_count, stream_length
-from .bench import best_time, bench_cases, machine_line
+
+from ._core.bridge import stream_length
+from ._core.kinds import RAW32
+from ._core.threads import cpu_count
+from .bench import bench_cases, best_time, machine_line
 from .key import ALGORITHMS, DEFAULT_ALGORITHM, Key
-from .outofcore import parse_size, shuffle_file
+from .shuffle.files import parse_size, shuffle_file
 
 __all__ = ["main", "build_parser"]
 
@@ -48,7 +51,7 @@ def _integer(text):
 
 
 def _byte_count(text):
-    """A byte count for argparse (ctrng.outofcore.parse_size forms)."""
+    """A byte count for argparse (ctrng.shuffle.files.parse_size forms)."""
     try:
         return parse_size(text)
     except ValueError as e:

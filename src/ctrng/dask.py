@@ -23,9 +23,11 @@ import numpy as np
 from dask.base import tokenize
 
 from . import stateless
-from ._blocks import fill_runs
-from .index_permutation import IndexPermutation
-from .key import check_int
+from ._core import checks
+from ._core.checks import check_int
+from ._core.shards import fill_runs
+from .key import check_key
+from .shuffle.index_permutation import IndexPermutation
 
 __all__ = ["random", "standard_normal", "integers", "permutation"]
 
@@ -33,7 +35,7 @@ __all__ = ["random", "standard_normal", "integers", "permutation"]
 def _array(name, shape, chunks, dtype, fill, token):
     """A dask array whose chunk covering flat positions [a, b) in C order is
     fill(out, a) run by run."""
-    shape = stateless.check_shape(shape, "shape")
+    shape = checks.check_shape(shape, "shape")
     chunks = da.core.normalize_chunks(chunks, shape, dtype=dtype)
 
     def block(block_info=None):
@@ -47,8 +49,8 @@ def _array(name, shape, chunks, dtype, fill, token):
 
 
 def _float(name, key, shape, chunks, dtype, start):
-    stateless.check_key(key)
-    dt = stateless.check_dtype(dtype, (np.float32, np.float64), name)
+    check_key(key)
+    dt = checks.check_dtype(dtype, (np.float32, np.float64), name)
     fn = getattr(stateless, name)
     start = check_int(start, "start", 1 << 80)
 
@@ -70,8 +72,8 @@ def standard_normal(key, shape, chunks="auto", dtype=np.float64, start=0):
 
 def integers(key, low, high, shape, chunks="auto", dtype=np.int64, start=0):
     """Integers in [low, high), element for element ctrng.integers'."""
-    stateless.check_key(key)
-    dt = stateless.check_dtype(dtype, stateless.INT_DTYPES, "integers")
+    check_key(key)
+    dt = checks.check_dtype(dtype, stateless.INT_DTYPES, "integers")
     stateless.integer_params(low, high, dt)  # checks the bounds for the dtype now, not on a worker
     start = check_int(start, "start", 1 << 80)
 

@@ -35,7 +35,7 @@ ctrng.jax computes the same hash inside ``jax.jit`` (its split and fold_in).
 
 from __future__ import annotations
 
-from ._ctrng import ffi, lib
+from ._core.bridge import ffi, lib
 
 __all__ = ["FANOUT", "CHILD", "FOLD_IN", "tree_stream", "derived_root"]
 

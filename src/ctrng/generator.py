@@ -18,8 +18,12 @@ from collections.abc import MutableSequence
 
 import numpy as np
 
-from . import _fill, derive, permute, stateless
-from .key import DEFAULT_ALGORITHM, Key, _key_from_dict, check_fields, check_int
+from . import derive, stateless
+from ._core import bridge, checks, kinds
+from ._core.checks import check_fields, check_int
+from ._core.threads import resolve_threads
+from .key import DEFAULT_ALGORITHM, Key, _key_from_dict
+from .shuffle import permutation
 
 __all__ = ["Generator", "SPAWN_FANOUT"]
 
@@ -39,8 +43,8 @@ _F64 = np.dtype(np.float64)
 
 
 def _shape(size):
-    """The shape `size` asks for (see stateless.check_shape), None for a scalar."""
-    return None if size is None else stateless.check_shape(size, "size")
+    """The shape `size` asks for (see checks.check_shape), None for a scalar."""
+    return None if size is None else checks.check_shape(size, "size")
 
 
 class Generator:
@@ -67,7 +71,7 @@ class Generator:
         elif (rank, stream, algorithm) != (0, 0, DEFAULT_ALGORITHM):
             raise TypeError("give either a Key or root/rank/stream/algorithm, not both")
         if threads is not None:
-            _fill.resolve_threads(threads, 1)
+            resolve_threads(threads, 1)
         self._key = key
         self._position = 0
         self._spawned = 0
@@ -88,7 +92,7 @@ class Generator:
 
     def advance(self, k):
         """Move the cursor k 32-bit words forward; returns self."""
-        words = _fill.stream_length(self._key, _fill.RAW32)
+        words = bridge.stream_length(self._key, kinds.RAW32)
         k = check_int(k, "k", words + 1)
         with self._lock:
             if self._position + k > words:
@@ -119,7 +123,7 @@ class Generator:
         check_fields(value, "state", "Generator.state", ("bit_generator", "key", "position"), ("spawned",),
                      tag=("bit_generator", "ctrng.Generator"))
         key = _key_from_dict(value["key"], "state['key']")
-        position = check_int(value["position"], "position", _fill.stream_length(key, _fill.RAW32) + 1)
+        position = check_int(value["position"], "position", bridge.stream_length(key, kinds.RAW32) + 1)
         spawned = check_int(value.get("spawned", 0), "spawned", SPAWN_FANOUT + 1)
         with self._lock:
             self._key, self._position, self._spawned = key, position, spawned
@@ -157,9 +161,9 @@ class Generator:
         shape = _shape(size)
         key = self._key
         if raw_words:
-            unit, length = 4 * raw_words, _fill.stream_length(key, _fill.RAW32) // raw_words
+            unit, length = 4 * raw_words, bridge.stream_length(key, kinds.RAW32) // raw_words
         else:
-            unit, length = _fill.UNIT_BYTES[kind], _fill.stream_length(key, kind)
+            unit, length = kinds.UNIT_BYTES[kind], bridge.stream_length(key, kind)
         if out is None:
             n = 1 if shape is None else math.prod(shape)
             if n <= AHEAD_MAX:
@@ -169,7 +173,7 @@ class Generator:
             res = np.empty(shape, dt)
             flat = res.reshape(-1)
         else:
-            res, flat, n = stateless.prepare_out(out, None, dt)
+            res, flat, n = checks.prepare_out(out, None, dt)
             if shape is not None and shape != out.shape:
                 raise ValueError(f"size {shape} does not match out.shape {out.shape}")
         self._fill(key, kind, self._claim(n, unit, length), n, flat, params, raw_words, stream=out is not None)
@@ -200,17 +204,17 @@ class Generator:
 
     def random_raw(self, size=None, dtype=np.uint32, out=None):
         """Raw words of the stream (uint32 or uint64)."""
-        dt = stateless.check_dtype(dtype, (np.uint32, np.uint64), "random_raw")
-        return self._draw(_fill.RAW32, dt, size, out, raw_words=dt.itemsize // 4)
+        dt = checks.check_dtype(dtype, (np.uint32, np.uint64), "random_raw")
+        return self._draw(kinds.RAW32, dt, size, out, raw_words=dt.itemsize // 4)
 
     def random(self, size=None, dtype=np.float64, out=None):
         """Uniform floats in [0, 1), as ``numpy.random.Generator.random``."""
-        dt = stateless.check_dtype(dtype, (np.float32, np.float64), "random")
+        dt = checks.check_dtype(dtype, (np.float32, np.float64), "random")
         return self._draw(stateless.float_kind(True, dt), dt, size, out)
 
     def standard_normal(self, size=None, dtype=np.float64, out=None):
         """Standard normal variates (Box-Muller; see ctrng.standard_normal)."""
-        dt = stateless.check_dtype(dtype, (np.float32, np.float64), "standard_normal")
+        dt = checks.check_dtype(dtype, (np.float32, np.float64), "standard_normal")
         return self._draw(stateless.float_kind(False, dt), dt, size, out)
 
     def integers(self, low, high=None, size=None, dtype=np.int64, endpoint=False):
@@ -219,25 +223,25 @@ class Generator:
         if high is None:
             low, high = 0, low
         high = check_int(high, "high", (1 << 64) + 1, low=-(1 << 63)) + (1 if endpoint else 0)
-        dt = stateless.check_dtype(dtype, stateless.INT_DTYPES, "integers")
+        dt = checks.check_dtype(dtype, stateless.INT_DTYPES, "integers")
         kind, prm = stateless.integer_params(low, high, dt)
         return self._draw(kind, dt, size, None, params=prm, tag=(prm.low, prm.range))
 
     def bernoulli(self, p, size=None, dtype=np.bool_):
         """Bernoulli(p) draws (see ctrng.bernoulli)."""
-        dt = stateless.check_dtype(dtype, (np.bool_, np.uint8), "bernoulli")
+        dt = checks.check_dtype(dtype, (np.bool_, np.uint8), "bernoulli")
         prm = stateless.bernoulli_params(p)
-        return self._draw(_fill.BERNOULLI, dt, size, None, params=prm, tag=(prm.threshold, prm.certain))
+        return self._draw(kinds.BERNOULLI, dt, size, None, params=prm, tag=(prm.threshold, prm.certain))
 
     def uniform(self, low=0.0, high=1.0, size=None):
         """Uniform float64 on [low, high): low + (high - low) * random().
         low and high are numbers or arrays (broadcast together), each
         element checked as ctrng.uniform checks them (real, finite, low <=
         high, high - low finite)."""
-        low, high = stateless.check_interval(low, high, elementwise=True)
+        low, high = checks.check_interval(low, high, elementwise=True)
         if low.__class__ is float and high.__class__ is float:  # numbers: without NumPy's per-call costs
             shape = _shape(size) or None
-            u = self._draw(_fill.UNIFORM_F64, _F64, shape, None)
+            u = self._draw(kinds.UNIFORM_F64, _F64, shape, None)
             return low + (high - low) * (float(u) if shape is None else u)
         shape = _shape(size) or np.broadcast(low, high).shape
         u = self.random(shape)
@@ -249,10 +253,10 @@ class Generator:
         and scale are numbers or arrays (broadcast together), each element
         checked as ctrng.normal checks them (real, finite, scale >= 0,
         |loc| + 8.5 scale finite)."""
-        loc, scale = stateless.check_loc_scale(loc, scale, elementwise=True)
+        loc, scale = checks.check_loc_scale(loc, scale, elementwise=True)
         if loc.__class__ is float and scale.__class__ is float:  # as in uniform
             shape = _shape(size) or None
-            z = self._draw(_fill.NORMAL_F64, _F64, shape, None)
+            z = self._draw(kinds.NORMAL_F64, _F64, shape, None)
             return loc + scale * (float(z) if shape is None else z)
         shape = _shape(size) or np.broadcast(loc, scale).shape
         z = self.standard_normal(shape)
@@ -262,13 +266,13 @@ class Generator:
     # -- permutations ---------------------------------------------------------
     def _claim_permutation(self, n):
         """The first word for a permutation of n items (ctrng.permutation)."""
-        return self._claim(permute.permutation_words(n), 4, 2 * permute.MAX_ITEMS)
+        return self._claim(permutation.permutation_words(n), 4, 2 * permutation.MAX_ITEMS)
 
     def permutation(self, x, axis=0):
         """A permuted range (int x) or a permuted copy of array x along `axis`:
         ``ctrng.permutation(key, x, start=position)``, which reads 2 n words."""
-        n, arr, axis = permute.items(x, axis)
-        return permute.permuted(self._key, self._claim_permutation(n), n, arr, axis, self.threads)
+        n, arr, axis = permutation.items(x, axis)
+        return permutation.permuted(self._key, self._claim_permutation(n), n, arr, axis, self.threads)
 
     def shuffle(self, x, axis=0):
         """Shuffle array (np.memmap included) or mutable sequence x in place
@@ -278,8 +282,8 @@ class Generator:
         if isinstance(x, np.ndarray):
             if not x.flags.writeable:
                 raise ValueError("x is read-only")
-            n, arr, axis = permute.items(x, axis)
-            x[...] = permute.permuted(self._key, self._claim_permutation(n), n, arr, axis, self.threads)
+            n, arr, axis = permutation.items(x, axis)
+            x[...] = permutation.permuted(self._key, self._claim_permutation(n), n, arr, axis, self.threads)
         elif isinstance(x, MutableSequence):
             if axis != 0:
                 raise ValueError("axis must be 0 for a sequence")

@@ -50,12 +50,13 @@ import math
 
 import numpy as np
 
-from . import _fill
-from ._blocks import block_spans, fill_runs
-from ._ctrng import ffi, lib
-from ._fill import resolve_threads, run_pieces
-from .key import DEFAULT_ALGORITHM, Key
-from .stateless import check_interval, check_key, check_loc_scale, check_shape, normal, real, uniform
+from ._core import bridge, kinds
+from ._core.bridge import ffi, lib
+from ._core.checks import check_interval, check_loc_scale, check_shape, real
+from ._core.shards import block_spans, fill_runs
+from ._core.threads import resolve_threads, run_pieces
+from .key import DEFAULT_ALGORITHM, Key, check_key
+from .stateless import normal, uniform
 
 __all__ = ["INIT_RANK", "parameter_key", "parameter_keys", "calculate_gain", "uniform_", "normal_",
            "trunc_normal_", "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_",
@@ -126,13 +127,13 @@ def _fans(shape):
 
 
 def _full_shape(array, full_shape):
-    """The full tensor's shape: full_shape (see ctrng.stateless.check_shape)
+    """The full tensor's shape: full_shape (see ctrng._core.checks.check_shape)
     or, without it, the array's."""
     return tuple(array.shape) if full_shape is None else check_shape(full_shape, "full_shape")
 
 
 def _gain(gain):
-    """gain, checked: a real number, finite (see ctrng.stateless.real), >= 0.
+    """gain, checked: a real number, finite (see ctrng._core.checks.real), >= 0.
     (It is returned as given: a NumPy scalar computes as it always did.)"""
     if real(gain, "gain") < 0:
         raise ValueError(f"gain must be non-negative, got {gain!r}")
@@ -295,7 +296,7 @@ def ndtri(p):
     flat_p, flat_out = p.reshape(-1), out.reshape(-1)
 
     def piece(lo, hi):
-        _fill.check(lib.ctrng_ndtri(ffi.from_buffer("double[]", flat_p[lo:hi]), hi - lo,
+        bridge.check(lib.ctrng_ndtri(ffi.from_buffer("double[]", flat_p[lo:hi]), hi - lo,
                                     ffi.from_buffer("double[]", flat_out[lo:hi], require_writable=True),
                                     lib.CTRNG_ISA_AUTO))
 
@@ -310,7 +311,7 @@ def _phi(x):
 def truncnorm_params(mean, std, a, b, dt=np.float64):
     """The C parameters of trunc_normal_(mean, std, a, b) (see there) for an
     array of dtype `dt`, after checking the arguments: real numbers (see
-    ctrng.stateless.real), mean and std finite in `dt`, std > 0, a < b each
+    ctrng._core.checks.real), mean and std finite in `dt`, std > 0, a < b each
     finite in `dt` or infinite (an open side: then mean - 39 std, or mean +
     39 std, must be finite in `dt`, 39 a bound on |z|), and [a, b] not too
     far in the tail."""
@@ -364,8 +365,8 @@ def trunc_normal_(array, key, mean=0.0, std=1.0, a=-2.0, b=2.0, *, full_shape=No
         prm = truncnorm_params(mean, std, a, b, dt)
 
     def fill(out, start):
-        kind = _fill.TRUNCNORM_F32 if out.dtype == np.float32 else _fill.TRUNCNORM_F64
-        _fill.fill(key, kind, start, out.size, out, params=prm)
+        kind = kinds.TRUNCNORM_F32 if out.dtype == np.float32 else kinds.TRUNCNORM_F64
+        bridge.fill(key, kind, start, out.size, out, params=prm)
 
     def device(out, start):
         from . import cuda

@@ -49,9 +49,9 @@ from jax import lax
 from jax.extend.random import define_prng_impl
 
 from . import derive
-from .key import ALGORITHMS, DEFAULT_ALGORITHM, Key, check_int
-from .stateless import (INT_DTYPES, bernoulli_threshold, check_dtype, check_interval, check_loc_scale,
-                        check_shape, integer_bounds, integer_params)
+from ._core.checks import check_dtype, check_int, check_interval, check_loc_scale, check_shape
+from .key import ALGORITHMS, DEFAULT_ALGORITHM, Key
+from .stateless import INT_DTYPES, bernoulli_threshold, integer_bounds, integer_params
 
 __all__ = ["PHILOX4X32", "THREEFRY4X32", "PHILOX4X64", "THREEFRY4X64", "key", "key_data", "to_key", "random_bits", "random", "uniform",
            "standard_normal", "normal", "integers", "bernoulli"]
@@ -552,7 +552,7 @@ def _bits32(x):
 
 
 def _box_muller_f32(wr, wa, sine, nc):
-    """csrc/transforms.h normal_f32 for one element: r cos or r sin."""
+    """csrc/dist/transforms.h normal_f32 for one element: r cos or r sin."""
     f32 = np.float32
     x = lax.convert_element_type(lax.convert_element_type(wr >> np.uint32(1), jnp.int32), jnp.float32) + f32(0.25)
     # -2 ln(x 2**-31), musl's logf reduction
@@ -600,7 +600,7 @@ def _u64(lo, hi):
 
 
 def _box_muller_f64(wr, wa, sine, nc):
-    """csrc/transforms.h normal_f64 for one element (64-bit JAX)."""
+    """csrc/dist/transforms.h normal_f64 for one element (64-bit JAX)."""
     f64 = lambda b: lax.bitcast_convert_type(b, jnp.float64)  # noqa: E731
     xr, xa = _u64(*wr), _u64(*wa)
     ONE = np.uint64(0x3FF0000000000000)
@@ -643,7 +643,7 @@ def _box_muller_f64(wr, wa, sine, nc):
 # ---- bounded integers and Bernoulli --------------------------------------------
 
 def _lemire(kind, m, words):
-    """(offset, accepted) of draws for offsets in [0, m), as csrc/lemire.h:
+    """(offset, accepted) of draws for offsets in [0, m), as csrc/dist/lemire.h:
     kind 32 takes words[0] (uint32), 64 (words[0], words[1]) as a uint64,
     128 two uint64 (words[0..3]; 64-bit JAX).  Offsets are uint32, or uint64
     for kind 128."""
@@ -690,7 +690,7 @@ def _mulhilo64(x, m):
 
 def _retried(alg, kd, kind, m, e_lo, e_hi, off):
     """Offsets of elements (e_lo, e_hi) whose first draw was rejected: retry
-    r reads block 2**63 | e << 6 | r (ctrng_integer_retry in csrc/fill.c);
+    r reads block 2**63 | e << 6 | r (ctrng_integer_retry in csrc/layout.c);
     all 64 rejected (probability below 2**-1000) keeps the last."""
     bhi = (e_hi << np.uint32(6)) | (e_lo >> np.uint32(26)) | np.uint32(1 << 31)
 

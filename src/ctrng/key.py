@@ -9,11 +9,11 @@ input.
 from __future__ import annotations
 
 import hashlib
-import operator
 import secrets
 
 from . import derive
-from ._ctrng import ffi, lib
+from ._core.bridge import ffi, lib
+from ._core.checks import check_fields, check_int
 
 __all__ = ["Key", "ALGORITHMS", "DEFAULT_ALGORITHM"]
 
@@ -45,21 +45,6 @@ ALGORITHMS = {
 
 _WORD32 = 1 << 32
 _ROOT_DOMAIN = b"ctrng root v1\x00"
-
-
-def check_int(value, name, limit, *, low=0):
-    """Return `value` as an int in [low, limit), or raise naming `name`."""
-    if isinstance(value, bool) or value is None:
-        raise TypeError(f"{name} must be an integer, not {value!r}")
-    try:
-        value = operator.index(value)
-    except TypeError:
-        raise TypeError(f"{name} must be an integer, not {type(value).__name__}") from None
-    if not low <= value < limit:
-        k = limit.bit_length() - 1
-        power = f" (= [{low}, 2**{k}))" if k >= 0 and limit == 1 << k else ""  # only where it is one
-        raise ValueError(f"{name} must be in [{low}, {limit}){power}, got {value}")
-    return value
 
 
 def root_from_text(text, bits):
@@ -273,22 +258,11 @@ class Key:
         return self._cstream
 
 
-def check_fields(value, name, source, required, optional=(), tag=None):
-    """`value` if it is a dict with the `required` fields, perhaps some
-    `optional` ones and no others, and tag = (field, value) matches; else
-    raise naming `name` and `source`, what makes such dicts."""
-    expected = f"expected a dict from {source}"
-    if not isinstance(value, dict):
-        raise TypeError(f"{name} must be a dict from {source}, not {type(value).__name__}")
-    if tag is not None and tag[0] in value and value[tag[0]] != tag[1]:
-        raise ValueError(f"{name}[{tag[0]!r}] is {value[tag[0]]!r}, not {tag[1]!r}: {expected}")
-    missing = [f for f in required if f not in value]
-    if missing:
-        raise ValueError(f"{name} is missing {missing[0]!r}: {expected}")
-    unknown = [f for f in value if f not in required and f not in optional]
-    if unknown:
-        raise ValueError(f"{name} has an unknown field {unknown[0]!r}: {expected}")
-    return value
+def check_key(key):
+    """`key` if it is a ctrng.Key (TypeError otherwise)."""
+    if not isinstance(key, Key):
+        raise TypeError(f"key must be a ctrng.Key, not {type(key).__name__}")
+    return key
 
 
 def _key_from_dict(d, name="the key's dict"):

@@ -24,8 +24,9 @@ import numpy as np
 from mpi4py import MPI
 
 from . import stateless
+from ._core.checks import check_int
 from .generator import Generator
-from .key import DEFAULT_ALGORITHM, Key, check_int
+from .key import DEFAULT_ALGORITHM, Key
 
 __all__ = ["key", "generator", "local_range", "random", "standard_normal", "integers"]
 

@@ -19,7 +19,8 @@ m**2 / 2**33 (1 % at m = 9300).  Prefer 64 bits where the API takes them.
 
 from __future__ import annotations
 
-from .key import Key, check_int
+from ._core.checks import check_int
+from .key import Key
 
 __all__ = ["derive_seed", "SEED_RANK"]
 

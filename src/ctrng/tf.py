@@ -52,13 +52,16 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from . import _fill, init as _init, sampler as ctrng_sampler
-from .index_permutation import IndexPermutation
+from . import init as _init
+from ._core import bridge, kinds
+from ._core.checks import MAX_N as _MAX_N
+from ._core.checks import check_dtype, check_int, check_interval, check_loc_scale, check_shape
 from .init import truncnorm_params
-from .key import check_int
+from .key import check_key
 from .numba._device import AS241
-from .stateless import (INT_DTYPES, _MAX_N, bernoulli_threshold, check_dtype, check_interval, check_key,
-                        check_loc_scale, check_shape, integer_params)
+from .shuffle import sampler as ctrng_sampler
+from .shuffle.index_permutation import IndexPermutation
+from .stateless import INT_DTYPES, bernoulli_threshold, integer_params
 
 __all__ = ["random_raw", "random", "uniform", "standard_normal", "normal", "integers", "bernoulli",
            "truncated_normal", "cipher_blocks", "index_dataset", "Initializer"]
@@ -110,7 +113,7 @@ def _graph_when_eager(fn):
             dims, n = _shape(arguments["shape"])
         except (TypeError, ValueError):
             return fn(*args, **kwargs)
-        if n < _GRAPH_FROM or not 0 <= start <= _fill.INTEGER_ELEMENTS - n:
+        if n < _GRAPH_FROM or not 0 <= start <= bridge.INTEGER_ELEMENTS - n:
             return fn(*args, **kwargs)
         try:
             cache_key = (fn, tuple((name, type(v), v if not isinstance(v, list) else tuple(v))
@@ -335,7 +338,7 @@ def _start(start, key, kind, n):
     """start as a Python int, or as a uint64 scalar tensor whose end of
     stream check is attached; ValueError when a Python int start passes the
     end of the stream."""
-    length = _fill.stream_length(key, kind)
+    length = bridge.stream_length(key, kind)
     if n > length:
         raise ValueError(f"n = {n} is more than the stream holds ({length} elements of this kind)")
     if not isinstance(start, (tf.Tensor, tf.Variable)):
@@ -385,7 +388,7 @@ def random_raw(key, shape, start=0, dtype=tf.uint32):
     dt = _dtype(dtype, (np.uint32, np.uint64), "random_raw")
     dims, n = _shape(shape)
     # uint64 words are 8 bytes, as uniform float64 elements
-    start = _start(start, key, _fill.RAW32 if dt == tf.uint32 else _fill.UNIFORM_F64, n)
+    start = _start(start, key, kinds.RAW32 if dt == tf.uint32 else kinds.UNIFORM_F64, n)
     if n == 0:
         return _empty(dims, dt)
     if dt == tf.uint32:
@@ -415,7 +418,7 @@ _unit_f64_fused = tf.function(_unit_f64, jit_compile=True, autograph=False)
 
 
 def _uniform(key, dims, n, start, dt, affine, name):
-    kind = _fill.UNIFORM_F32 if dt == tf.float32 else _fill.UNIFORM_F64
+    kind = kinds.UNIFORM_F32 if dt == tf.float32 else kinds.UNIFORM_F64
     start = _start(start, key, kind, n)
     if n == 0:
         return _empty(dims, dt)
@@ -483,7 +486,7 @@ def _f(x, dt):
 
 
 def _neg2log_f32(x, e):
-    """-2 ln(x 2**-e) for normal positive float32 x (csrc/transforms.h)."""
+    """-2 ln(x 2**-e) for normal positive float32 x (csrc/dist/transforms.h)."""
     ix = tf.bitcast(x, tf.uint32) + tf.constant(0x3F800000 - 0x3F3504F3, tf.uint32)
     dk = tf.cast(tf.bitcast(_shr(ix, 23), tf.int32) - (0x7F + e), tf.float32)
     f = tf.bitcast(_and(ix, 0x007FFFFF) + tf.constant(0x3F3504F3, tf.uint32), tf.float32) - _F32(1.0)
@@ -499,7 +502,7 @@ def _neg2log_f32(x, e):
 
 def _neg2log_f64(x, e):
     """-2 ln(x 2**-e) for normal positive float64 x (e: an int64 tensor or
-    int; fdlibm's reduction as csrc/transforms.h)."""
+    int; fdlibm's reduction as csrc/dist/transforms.h)."""
     ix = tf.bitcast(x, tf.uint64) + tf.constant((0x3FF00000 - 0x3FE6A09E) << 32, tf.uint64)
     k = tf.bitcast(_shr(ix, 52), tf.int64) - 0x3FF - e
     dk = tf.cast(k, tf.float64)
@@ -571,7 +574,7 @@ def _box_muller_f64(wr, wa):
 
 
 def _normal(key, dims, n, start, dt, affine, name):
-    kind = _fill.NORMAL_F32 if dt == tf.float32 else _fill.NORMAL_F64
+    kind = kinds.NORMAL_F32 if dt == tf.float32 else kinds.NORMAL_F64
     start = _start(start, key, kind, n)
     if n == 0:
         return _empty(dims, dt)
@@ -635,15 +638,15 @@ _RETRIES = 64
 
 class _Lemire:
     """Lemire's multiply-and-reject for offsets in [0, range] from draws of
-    `bits` bits (csrc/lemire.h), on words given as a uint32 tensor [m, units]."""
+    `bits` bits (csrc/dist/lemire.h), on words given as a uint32 tensor [m, units]."""
 
     def __init__(self, kind, rng):
         self.kind, self.range = kind, rng
         m = rng + 1
-        self.units = {_fill.INTEGERS_32: 1, _fill.INTEGERS_64: 2, _fill.INTEGERS_128: 4}[kind]
-        if kind == _fill.INTEGERS_32:
+        self.units = {kinds.INTEGERS_32: 1, kinds.INTEGERS_64: 2, kinds.INTEGERS_128: 4}[kind]
+        if kind == kinds.INTEGERS_32:
             self.t = (-m) % (1 << 32) % m
-        elif kind == _fill.INTEGERS_64:
+        elif kind == kinds.INTEGERS_64:
             self.t = (-m) % (1 << 64) % m
         else:
             self.t = 0 if rng == M64 else (-m) % (1 << 128) % m
@@ -651,11 +654,11 @@ class _Lemire:
     def __call__(self, w):
         """(accepted, offset) of each row of w."""
         m = self.range + 1
-        if self.kind == _fill.INTEGERS_32:
+        if self.kind == kinds.INTEGERS_32:
             p = _u64(w[:, 0]) * tf.constant(m, tf.uint64)
             return _and(p, M32) >= tf.constant(self.t, tf.uint64), _shr(p, 32)
         x0 = _or(_u64(w[:, 0]), _shl(_u64(w[:, 1]), 32))
-        if self.kind == _fill.INTEGERS_64:
+        if self.kind == kinds.INTEGERS_64:
             if m == 1 << 32:
                 return tf.ones(tf.shape(x0), tf.bool), _shr(x0, 32)
             a = _u64(w[:, 0]) * tf.constant(m, tf.uint64)
@@ -702,7 +705,7 @@ def _fused(values):
 def _retry(key, lemire, index):
     """The offsets of integer elements `index` (uint64) whose first draw was
     rejected: retry r reads the first words of block 2**63 | i << 6 | r,
-    up to 64 retries, the last offset kept if all are rejected (csrc/fill.c,
+    up to 64 retries, the last offset kept if all are rejected (csrc/layout.c,
     ctrng_integer_retry)."""
 
     def body(r, done, off):
@@ -773,7 +776,7 @@ def bernoulli(key, p, shape, start=0, dtype=tf.bool):
     threshold = bernoulli_threshold(p)
     dt = _dtype(dtype, (np.bool_, np.uint8), "bernoulli")
     dims, n = _shape(shape)
-    start = _start(start, key, _fill.BERNOULLI, n)
+    start = _start(start, key, kinds.BERNOULLI, n)
     if threshold is None:
         return tf.ones(dims, dt)
     if n == 0:
@@ -832,7 +835,7 @@ def truncated_normal(key, mean=0.0, std=1.0, a=-2.0, b=2.0, shape=None, start=0,
     dt = _dtype(dtype, (np.float32, np.float64), "truncated_normal")
     prm = truncnorm_params(mean, std, a, b, np.dtype(dt.as_numpy_dtype))
     dims, n = _shape(shape)
-    kind = _fill.TRUNCNORM_F32 if dt == tf.float32 else _fill.TRUNCNORM_F64
+    kind = kinds.TRUNCNORM_F32 if dt == tf.float32 else kinds.TRUNCNORM_F64
     start = _start(start, key, kind, n)
     if n == 0:
         return _empty(dims, dt)
@@ -859,7 +862,7 @@ def _lowbias32(x):
 
 def _permute(params, x):
     """Elements x (uint64) of the index permutation with C parameters
-    `params` (csrc/iperm.c): the Feistel rounds and the added constant on
+    `params` (csrc/shuffle/iperm.c): the Feistel rounds and the added constant on
     bits-bit values, repeated while a value is >= n (cycle walking)."""
     n, bits, rounds, add = int(params.n), int(params.bits), int(params.rounds), int(params.add)
     keys = [int(params.keys[r]) for r in range(rounds)]

@@ -25,10 +25,12 @@ import numpy as np
 import torch
 
 from . import stateless
+from ._core import checks
+from ._core.checks import check_int
 from .generator import Generator
-from .key import Key, check_int
-from .sampler import world
+from .key import Key
 from .seeds import derive_seed
+from .shuffle.sampler import world
 
 __all__ = ["random_", "standard_normal_", "uniform_", "normal_", "integers_", "bernoulli_", "WorkerInit",
            "worker_generator", "world", "WORKER_STREAM", "MAX_WORKERS"]
@@ -76,8 +78,8 @@ def uniform_(tensor, key, low=0.0, high=1.0, start=0):
 def normal_(tensor, key, mean=0.0, std=1.0, start=0):
     """Normal values, as ctrng.normal (mean and std checked as its loc and scale)."""
     def check(dtype):
-        dt = stateless.check_dtype(dtype, (np.float32, np.float64), "normal")
-        stateless.check_loc_scale(mean, std, dt, ("mean", "std"))
+        dt = checks.check_dtype(dtype, (np.float32, np.float64), "normal")
+        checks.check_loc_scale(mean, std, dt, ("mean", "std"))
 
     return _fill("normal", tensor, key, (mean, std), start, check)
 

@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from ctrng._fill import cpu_count
+from ctrng._core.threads import cpu_count
 
 BATTERY = [0, 1, 3, 4, 8, 9, 10, 11, 12, 13, 15, 16, 100, 101, 102, 202, 203, 205, 206, 207, 208, 209]
 INPUTS = {

@@ -33,11 +33,26 @@ bulk functions (uint64 arithmetic: pass ``numba.uint64`` or plain ints).
 import numpy as np
 
 from ..key import Key
-from ..stateless import bernoulli_threshold as _exact_threshold, integer_bounds
-from ..index_permutation import IndexPermutation
-from ._device import (bernoulli, bounded_offset, index_permutation, index_permutation_inverse, philox4x32, philox4x64,
-                      random_raw32, random_raw64, standard_normal_f32, standard_normal_f64, stream_block, threefry4x32,
-                      threefry4x64, uniform_f32, uniform_f64)
+from ..shuffle.index_permutation import IndexPermutation
+from ..stateless import bernoulli_threshold as _exact_threshold
+from ..stateless import integer_bounds
+from ._device import (
+    bernoulli,
+    bounded_offset,
+    index_permutation,
+    index_permutation_inverse,
+    philox4x32,
+    philox4x64,
+    random_raw32,
+    random_raw64,
+    standard_normal_f32,
+    standard_normal_f64,
+    stream_block,
+    threefry4x32,
+    threefry4x64,
+    uniform_f32,
+    uniform_f64,
+)
 
 __all__ = ["stream_words", "stream_block", "philox4x32", "philox4x64", "threefry4x32", "threefry4x64",
            "random_raw32", "random_raw64", "uniform_f32", "uniform_f64", "standard_normal_f32",

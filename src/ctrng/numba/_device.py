@@ -314,7 +314,7 @@ def lemire_accept(bits, m, threshold, x):
 
 @register_jitable
 def _lemire(span, bits, x0, x1):
-    """(accepted, offset) of one draw, as csrc/lemire.h (x0 the low, x1 the
+    """(accepted, offset) of one draw, as csrc/dist/lemire.h (x0 the low, x1 the
     high word of a 128-bit draw)."""
     m = span + ONE
     if bits == 32:
@@ -377,7 +377,7 @@ def bounded_offset(words, span, i):
 
 
 # ---- standard normal: the C core's Box-Muller, operation for operation ------
-# csrc/transforms.h evaluates these on vectors; here each lane is a scalar.
+# csrc/dist/transforms.h evaluates these on vectors; here each lane is a scalar.
 # The exponent splits use frexp instead of bit tricks, with the same
 # thresholds, so every intermediate value is the same IEEE number.
 
@@ -500,7 +500,7 @@ def standard_normal_f32(words, i):
     return zs if i & ONE else zc
 
 
-# ---- the normal quantile: csrc/transforms.h's ndtri, lane by lane -------------
+# ---- the normal quantile: csrc/dist/transforms.h's ndtri, lane by lane -------------
 # Wichura's AS 241 (PPND16), about 1e-16 relative, with the fdlibm log above
 # (-ln x = (-2 ln x) / 2 exactly): used by the exact truncated normal
 # (inversion) of ctrng.init.
@@ -565,7 +565,7 @@ def truncated_normal(u, plo, width, flip, alpha, beta, mean, std):
     return mean + fmul(std, z)
 
 
-# -- index permutations (csrc/iperm.c) ------------------------------------------
+# -- index permutations (csrc/shuffle/iperm.c) ------------------------------------------
 # params = ctrng.numba.index_permutation_params(p): [n, bits, rounds, add, keys...]
 LOWBIAS = (U64(0x7FEB352D), U64(0x846CA68B))
 S15, S16 = U64(15), U64(16)

@@ -1,0 +1,43 @@
+/* The distribution kinds: one row each, the single statement of what a kind
+ * is.  Everything else is read from it: the CTRNG_<NAME> codes (the row
+ * number), ctrng_kinds (the same rows as data, which Python and Numba read
+ * through the extension), the transform tables and the fused kernels.
+ * Adding a distribution is one row here plus its transform
+ * (dist/transforms.h, named after the row's lower-case name).
+ *
+ * X(NAME, name, unit_bytes, value, out_bytes, range_bits, put, streams)
+ *   unit_bytes  stream bytes one element consumes
+ *   value       'u' unsigned, 'f' IEEE float, 'i' integers of
+ *               ctrng_params.out_bytes (out_bytes 0)
+ *   range_bits  integer kinds: ranges high - low - 1 below 2^range_bits, drawn
+ *               by Lemire's method; rejected draws are redrawn from the retry
+ *               blocks (layout.c); 0 for other kinds
+ *   put         1 if dist/transforms.h has a put step (8 words at a time
+ *               straight from cipher registers), so SIMD tables fuse it
+ *   streams     1 if non-temporal stores pay for large fills of it (cheap
+ *               transforms bound by memory traffic: fill.c)
+ */
+#ifndef CTRNG_KINDS_H
+#define CTRNG_KINDS_H
+
+#define CTRNG_KINDS(X)                                    \
+    X(RAW32,         raw32,          4, 'u', 4, 0,  0, 0) \
+    X(UNIFORM_F32,   uniform_f32,    4, 'f', 4, 0,  1, 1) \
+    X(UNIFORM_F64,   uniform_f64,    8, 'f', 8, 0,  1, 1) \
+    X(NORMAL_F32,    normal_f32,     4, 'f', 4, 0,  0, 0) \
+    X(NORMAL_F64,    normal_f64,     8, 'f', 8, 0,  0, 0) \
+    X(INTEGERS_32,   integers_32,    4, 'i', 0, 16, 1, 1) \
+    X(INTEGERS_64,   integers_64,    8, 'i', 0, 32, 1, 1) \
+    X(INTEGERS_128,  integers_128,  16, 'i', 0, 64, 0, 1) \
+    X(BERNOULLI,     bernoulli,      8, 'u', 1, 0,  0, 0) \
+    X(TRUNCNORM_F32, truncnorm_f32,  8, 'f', 4, 0,  0, 0) \
+    X(TRUNCNORM_F64, truncnorm_f64,  8, 'f', 8, 0,  0, 0)
+
+enum {
+#define CTRNG_KIND_CODE(NAME, ...) CTRNG_##NAME,
+    CTRNG_KINDS(CTRNG_KIND_CODE)
+#undef CTRNG_KIND_CODE
+    CTRNG_NKINDS
+};
+
+#endif

@@ -1,0 +1,620 @@
+"""Shuffle the fixed-size records of a file larger than memory.
+
+The result is the in-memory permutation of the records for the same key
+(``dst`` record j is ``src`` record ``ctrng.permutation(key, n, start)[j]``),
+computed in two sequential passes over the data, within a memory budget:
+
+1. count the records per bucket from the random words alone (no I/O), and
+   cut the buckets into groups that each fit the budget; read ``src`` in
+   order and append every record to its group's region of a work file (and
+   its bucket, as a small integer, to a side file);
+2. for each group: read its region, sort it stably by bucket, Fisher-Yates
+   shuffle each bucket (steps 2 and 3 of docs/permutations.md), and write it
+   to its place in the output.
+
+The work file becomes ``dst``: pass 1 puts the groups one largest group
+further on than their final place, so that writing a group's result only
+covers regions that earlier groups have read, and the group's own input
+stays intact until the next group is written.  Any group can therefore be
+done again from its input, and a run can resume where another stopped:
+
+* the work files are named after the job (``.DST.<hash>.tmp``, ``.buckets``
+  and ``.journal`` beside ``dst``, the hash covering the source's path,
+  size, mtime and inode, the key, start, record size and the cuts the
+  memory budget gives), and the running job holds a lock on them;
+* the journal records the last completed chunk of pass 1 or group of pass
+  2, and is replaced (write, rename) only once the data it vouches for is
+  written.  A killed process loses nothing that it wrote, but a machine
+  that stops may: the journal names the boot it was written in (Linux's
+  boot id), and one from another boot is ignored (the run starts afresh),
+  so no data has to be forced to disk before the final fsync.  Where the
+  boot id is unknown the data and journal are synced before each save;
+* a run that finds the files of its own job resumes from the journal (the
+  result is byte-identical to an uninterrupted run); files of another job
+  into the same ``dst`` that no live run holds (left by a run that was
+  killed, on a source since modified or with other parameters) are deleted;
+* a run that fails, or that is stopped by SIGINT or SIGTERM, deletes its
+  files; only SIGKILL or a crash leaves them, for the next run to resume.
+
+``dst`` is replaced by a rename at the end, so it is never partial; ``src``
+is only read.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import re
+import shutil
+import signal
+import stat
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+from .._core.checks import check_int
+from .._core.threads import resolve_threads
+from ..key import check_key
+from .permutation import MAX_ITEMS, Buckets, check_room, scatter_labels
+
+__all__ = ["shuffle_file", "parse_size"]
+
+# Bytes per record besides the two copies of the record that the passes
+# hold: its bucket as uint32 and two copies of its side-file number (2 or 4
+# bytes) in pass 1, its side-file number and bucket as uint32 in pass 2.
+# That is 12 at most; the rest covers what does not grow with the chunk.
+_INDEX_BYTES = 16
+
+_SIZE = re.compile(r"\s*(\d[\d_]*)\s*([KMGT]?)(i?B)?\s*", re.IGNORECASE)
+
+
+def parse_size(text, name="size"):
+    """Bytes in a size: an int, or a string of digits with an optional K, M,
+    G or T suffix (powers of 1024; a trailing 'B' or 'iB' is accepted), such
+    as '4096', '64K', '512MiB', '2G'."""
+    if isinstance(text, (int, np.integer)) and not isinstance(text, bool):
+        return check_int(text, name, 1 << 62)
+    match = _SIZE.fullmatch(str(text))
+    if not match:
+        raise ValueError(f"{name} is not a byte count: {text!r} (use e.g. 4096, 64K, 100M, 2G)")
+    return int(match.group(1).replace("_", "")) * 1024 ** " KMGT".index(match.group(2).upper() or " ")
+
+
+def default_memory():
+    """A quarter of the machine's memory, at least 64 MiB."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
+        total = 4 << 30
+    return max(64 << 20, total // 4)
+
+
+class _Progress:
+    """A one-line progress bar on stderr, shown only on a terminal."""
+
+    def __init__(self, total, enabled):
+        self.total, self.done, self.skipped, self.enabled = total, 0, 0, enabled
+        self.t0 = time.perf_counter()
+        self.last = 0.0
+
+    def resume(self, nbytes, where):
+        """Count the work an interrupted run did (not in the rate), and say so."""
+        self.done = self.skipped = nbytes
+        if self.enabled:
+            sys.stderr.write(f"shuffle-file: resuming an interrupted run at {where}\n")
+
+    def advance(self, nbytes, label):
+        self.done += nbytes
+        now = time.perf_counter()
+        if not self.enabled or (now - self.last < 0.2 and self.done < self.total):
+            return
+        self.last = now
+        frac = self.done / self.total if self.total else 1.0
+        rate = (self.done - self.skipped) / max(now - self.t0, 1e-9) / 2**20
+        bar = "#" * int(30 * frac)
+        sys.stderr.write(f"\rshuffle-file {label} [{bar:<30}] {100 * frac:5.1f}% {rate:8.1f} MiB/s")
+        sys.stderr.flush()
+
+    def close(self):
+        if self.enabled:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+
+
+def _npy_layout(path):
+    """(header bytes, record size, records) of a .npy file."""
+    try:
+        arr = np.load(path, mmap_mode="r")
+    except ValueError as e:  # object arrays cannot be mapped
+        raise ValueError(f"{path}: {e}") from None
+    if arr.ndim == 0:
+        raise ValueError(f"{path}: a 0-d array has no axis 0 to shuffle")
+    if arr.ndim > 1 and not arr.flags.c_contiguous:
+        raise ValueError(f"{path}: Fortran-ordered arrays are not supported (rows are not contiguous)")
+    with open(path, "rb") as f:
+        header = f.read(arr.offset)
+    return header, arr.dtype.itemsize * int(np.prod(arr.shape[1:], dtype=np.int64)), arr.shape[0]
+
+
+def _read_exactly(f, offset, buf):
+    view = memoryview(buf).cast("B")
+    got = 0
+    while got < len(view):
+        n = os.preadv(f, [view[got:]], offset + got)
+        if n == 0:
+            raise OSError(f"unexpected end of file at byte {offset + got}")
+        got += n
+
+
+def _write_all(f, offset, buf):
+    view = memoryview(buf).cast("B")
+    done = 0
+    while done < len(view):
+        done += os.pwrite(f, view[done:], offset + done)
+
+
+def _source_stat(src):
+    """os.stat of the source, which must be a regular file."""
+    try:
+        st = src.stat()
+    except FileNotFoundError:
+        raise FileNotFoundError(f"source file not found: {src}") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise IsADirectoryError(f"source {src} is a directory, not a file of records")
+    if not stat.S_ISREG(st.st_mode):
+        kind = ("a FIFO" if stat.S_ISFIFO(st.st_mode) else "a character device" if stat.S_ISCHR(st.st_mode)
+                else "a block device" if stat.S_ISBLK(st.st_mode) else "a socket")
+        raise ValueError(f"source {src} is not a regular file ({kind})")
+    return st
+
+
+def shuffle_file(src, dst, record_size=None, *, key, start=0, memory=None, overwrite=False, threads=None,
+                 progress=None):
+    """Write the records of `src` to `dst` in the order of
+    ``ctrng.permutation(key, n, start)``, using about `memory` bytes.
+
+    Parameters
+    ----------
+    src, dst : path
+        A file of fixed-size records (or a ``.npy`` file, shuffled along
+        axis 0 with its header kept), and where to write the result.
+    record_size : int
+        Bytes per record; for ``.npy`` files it is read from the header.
+    key : ctrng.Key
+        The permutation's key; `start` is its first 32-bit word.
+    memory : int or str
+        Budget for the buffers, e.g. ``"512M"`` (default: a quarter of RAM).
+    overwrite : bool
+        Replace an existing `dst`.
+    progress : bool
+        Show a progress bar (default: when stderr is a terminal).
+
+    Returns the number of records.  Raises FileNotFoundError,
+    IsADirectoryError (`src` or `dst` is a directory), FileExistsError,
+    ValueError (`src` is not a regular file, a size that is not a multiple
+    of record_size, a memory budget smaller than one bucket, dst == src),
+    OSError (too little free disk) or BlockingIOError (another run is doing
+    the same job) before writing anything.
+
+    The work is done in hidden files beside `dst` (``.DST.<hash>.tmp``,
+    ``.buckets``, ``.journal``; free disk for the output, a group of at most
+    half the budget and, with several buckets a group, 2 or 4 bytes a
+    record).  An error, SIGINT or SIGTERM deletes them; a run that is
+    killed (SIGKILL, a crash) leaves them, and calling shuffle_file again
+    with the same source (unmodified), key, start, record size and memory
+    resumes from the last completed chunk or group, with the same result as
+    an uninterrupted run (and says so on stderr when the progress bar is
+    shown).  A run with other parameters or a modified source deletes such
+    files and starts afresh.
+
+    Examples
+    --------
+    >>> import ctrng, numpy as np, os, tempfile
+    >>> d = tempfile.mkdtemp()
+    >>> src, dst = os.path.join(d, "a.npy"), os.path.join(d, "b.npy")
+    >>> x = np.arange(1000).reshape(500, 2)
+    >>> np.save(src, x)
+    >>> key = ctrng.Key(7)
+    >>> ctrng.shuffle_file(src, dst, key=key, memory="1M")
+    500
+    >>> bool((np.load(dst) == ctrng.permutation(key, x)).all())
+    True
+    """
+    check_key(key)
+    src, dst = Path(src), Path(dst)
+    st = _source_stat(src)
+    if dst.is_dir():
+        raise IsADirectoryError(f"dst {dst} is a directory")
+    if dst.exists():
+        if dst.resolve() == src.resolve():
+            raise ValueError("dst must not be the source file (the source is never modified)")
+        if not overwrite:
+            raise FileExistsError(f"{dst} exists; pass overwrite=True to replace it")
+    memory = default_memory() if memory is None else parse_size(memory, "memory")
+    if memory < 1:
+        raise ValueError("memory must be at least 1 byte")
+    size = st.st_size
+    if src.suffix == ".npy":
+        header, row_bytes, n = _npy_layout(src)
+        if record_size is not None and record_size != row_bytes:
+            raise ValueError(f"record_size = {record_size}, but the rows of {src} hold {row_bytes} bytes")
+        record_size = row_bytes
+        if len(header) + n * record_size != size:
+            raise ValueError(f"{src}: the file holds {size} bytes, its header describes "
+                             f"{len(header) + n * record_size}")
+    else:
+        if record_size is None:
+            raise TypeError("record_size is required for files other than .npy")
+        record_size = check_int(record_size, "record_size", 1 << 40, low=1)
+        if size % record_size:
+            raise ValueError(f"{src} holds {size} bytes, not a multiple of record_size = {record_size}")
+        header, n = b"", size // record_size
+    start = check_int(start, "start", 2 * MAX_ITEMS)
+    if n > MAX_ITEMS:
+        raise ValueError(f"{src} holds {n} records; at most 2**56 can be shuffled")
+    check_room(key, start, n)
+    workers = resolve_threads(threads, n)
+    plan = _Plan(Buckets(key, start, n, workers), record_size, len(header), memory)
+    show = sys.stderr.isatty() if progress is None else bool(progress)
+    bar = _Progress(4 * n * record_size, show)
+    try:
+        with _terminate_cleanly():
+            _run(plan, src, dst, plan.job(src, st), header, threads, bar)
+    finally:
+        bar.close()
+    return n
+
+
+def _run(plan, src, dst, job, header, threads, bar):
+    """Both passes in the work files of `job`, resumed where a killed run
+    stopped; then the rename to `dst`."""
+    files = _WorkFiles(dst, job)
+    fd = _claim(files.data, dst)
+    side_fd = None
+    journal = _Journal(files, job)
+    try:
+        _discard_stale(dst, job)
+        side_fd = os.open(files.side, os.O_RDWR | os.O_CREAT, 0o600)
+        journal.fds = (fd, side_fd)
+        step, done = journal.load(plan)
+        need = plan.work_size + plan.side_size - sum(os.fstat(f).st_blocks * 512 for f in (fd, side_fd))
+        free = shutil.disk_usage(dst.parent).free
+        if need > free:
+            raise OSError(f"not enough free disk for {dst}: need {need} bytes, {free} available")
+        n, rs = plan.buckets.n, plan.record_size
+        if (step, done) == (1, 0):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(files.journal)  # one that did not match the files
+            shutil.copymode(src, files.data)
+            os.ftruncate(fd, plan.work_size)
+            os.ftruncate(side_fd, plan.side_size)
+            _write_all(fd, 0, header)
+        elif step == 1:
+            bar.resume(2 * done * rs, f"pass 1/2, record {done} of {n}")
+        else:
+            bar.resume(2 * (n + int(plan.bucket_start[plan.groups[done]])) * rs,
+                       f"pass 2/2, group {done + 1} of {len(plan.groups) - 1}")
+        if n * rs:
+            if step == 1:
+                src_fd = os.open(src, os.O_RDONLY)
+                try:
+                    plan.scatter_pass(src_fd, fd, side_fd, journal, done, bar)
+                finally:
+                    os.close(src_fd)
+                step, done = 2, 0
+                journal.save(step, done)
+            plan.shuffle_pass(fd, side_fd, threads, journal, done, bar)
+            journal.wait()
+        os.ftruncate(fd, len(header) + n * rs)  # the last `slack` bytes held pass 1's copy of the last groups
+        os.fsync(fd)
+        files.remove(data=False)
+        os.replace(files.data, dst)
+    except BaseException:
+        journal.close()  # no save lands after the files are gone
+        files.remove()
+        raise
+    finally:
+        journal.close()
+        if side_fd is not None:
+            os.close(side_fd)
+        os.close(fd)
+
+
+class _WorkFiles:
+    """The files of a job beside dst: the data (renamed to dst at the end),
+    the bucket numbers of pass 1 and the journal.  `job` is the job's hash
+    (the first 16 hex digits name the files)."""
+
+    def __init__(self, dst, job):
+        stem = f".{dst.name}.{job[:16]}"
+        self.data, self.side, self.journal, self.new_journal = (
+            dst.with_name(stem + ext) for ext in (".tmp", ".buckets", ".journal", ".journal.new"))
+
+    def remove(self, data=True):
+        """Delete the files there are (the data file last: it holds the lock)."""
+        for path in (self.new_journal, self.journal, self.side) + ((self.data,) if data else ()):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+
+
+def _claim(path, dst):
+    """Open (or create) the data file at `path` and lock it: the lock tells
+    other runs that the job is alive (the kernel drops it if the process is
+    killed)."""
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise BlockingIOError(f"another run is shuffling the same file into {dst} ({path} is locked)") from None
+        with contextlib.suppress(FileNotFoundError):
+            if os.path.samestat(os.fstat(fd), os.stat(path)):
+                return fd
+        os.close(fd)  # renamed or deleted by its owner before we locked it: open the new one
+
+
+def _discard_stale(dst, job):
+    """Delete the work files of other jobs into `dst` (left by killed runs)
+    unless a live run holds them."""
+    names = re.compile(rf"\.{re.escape(dst.name)}\.([0-9a-f]{{16}})\.(?:tmp|buckets|journal|journal\.new)")
+    for other in {m.group(1) for m in map(names.fullmatch, os.listdir(dst.parent)) if m} - {job[:16]}:
+        files = _WorkFiles(dst, other)
+        try:
+            fd = os.open(files.data, os.O_RDONLY)
+        except FileNotFoundError:  # a run that was killed before its data file, or one just finished
+            files.remove(data=False)
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            files.remove()
+        except BlockingIOError:
+            pass  # a live run of that job
+        finally:
+            os.close(fd)
+
+
+def _boot_id():
+    """This boot's identity (Linux), or None where it is unknown."""
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:  # pragma: no cover - not Linux
+        return None
+
+
+class _Journal:
+    """How far a job got: pass 1 and the records whose chunks are done, or
+    pass 2 and the groups done, in this boot.  A save replaces the journal
+    atomically (after making the data files, `fds`, durable where the boot
+    is unknown), on a thread of its own while the next chunk or group is
+    read and sorted."""
+
+    def __init__(self, files, job):
+        self.files, self.job, self.fds = files, job, ()
+        self.boot = _boot_id()
+        self.saver = ThreadPoolExecutor(1, thread_name_prefix="ctrng-journal")
+        self.pending = None
+
+    def load(self, plan):
+        """(pass, done) to resume at: the journal's, when it is this job's
+        and the data files have their sizes; else (1, 0), a fresh start."""
+        try:
+            state = json.loads(self.files.journal.read_text())
+            resume = state["pass"], state["done"]
+            sizes = tuple(os.fstat(f).st_size for f in self.fds)
+            if state["job"] == self.job and state["boot"] == self.boot and sizes == (plan.work_size,
+                                                                                     plan.side_size):
+                return resume
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+        return 1, 0
+
+    def save(self, step, done):
+        """Record (step, done) for the data written so far, in the background."""
+        self.wait()
+        self.pending = self.saver.submit(self._save, step, done)
+
+    def wait(self):
+        """Wait for the last save (raising its error)."""
+        pending, self.pending = self.pending, None
+        if pending is not None:
+            pending.result()
+
+    def close(self):
+        self.saver.shutdown()
+
+    def _save(self, step, done):
+        durable = self.boot is None  # a reboot cannot be told: the journal must not outlive its data
+        for fd in self.fds if durable else ():
+            os.fdatasync(fd)
+        with open(self.files.new_journal, "w") as f:
+            json.dump({"job": self.job, "boot": self.boot, "pass": step, "done": done}, f)
+            if durable:
+                f.flush()
+                os.fsync(f.fileno())
+        os.replace(self.files.new_journal, self.files.journal)
+        if durable:
+            dir_fd = os.open(self.files.journal.parent, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)  # the rename is durable before a write relies on it
+            finally:
+                os.close(dir_fd)
+
+
+class _Terminated(BaseException):
+    """SIGTERM, raised where shuffle_file was, so that it cleans up."""
+
+
+@contextlib.contextmanager
+def _terminate_cleanly():
+    """Make SIGTERM (when its default action, exit at once, is in force)
+    unwind the body like SIGINT does, then end the process by the signal."""
+    if threading.current_thread() is not threading.main_thread() or \
+            signal.getsignal(signal.SIGTERM) != signal.SIG_DFL:
+        yield
+        return
+
+    def terminated(signum, frame):
+        raise _Terminated
+
+    signal.signal(signal.SIGTERM, terminated)
+    try:
+        yield
+    except _Terminated:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.raise_signal(signal.SIGTERM)
+        raise  # not reached: the default action ends the process
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _start_writeback(fd, offset, nbytes):
+    """Let the kernel write finished output to disk while work goes on, so
+    the final fsync has little left to do (and the page cache is spared)."""
+    if hasattr(os, "posix_fadvise"):
+        os.posix_fadvise(fd, offset, nbytes, os.POSIX_FADV_DONTNEED)
+
+
+# Pass 1 writes each unit's records of a chunk with one call; units grow
+# (2, 4, ... buckets) until such a run is about this many bytes.
+_RUN_BYTES = 32 << 10
+
+
+class _Plan:
+    """How the two passes cut the work.
+
+    Pass 1 reads `chunk` records at a time and sorts them (stably) into
+    units of `unit` consecutive buckets, each written to its place in the
+    work file, `slack` bytes (the largest group) after its final place.
+    With one bucket a unit, the work file is then already sorted by bucket;
+    with more, each record's bucket goes to a side file (as uint16, mod
+    2**16, when no group spans more buckets) for pass 2.  Pass 2 handles
+    `groups` (runs of whole units that fit the memory budget): read, finish
+    the sort, shuffle the buckets, write to the final place.
+    """
+
+    def __init__(self, buckets, record_size, offset, memory):
+        self.buckets, self.record_size, self.offset = buckets, record_size, offset
+        self.bucket_start = buckets.bucket_start.astype(np.int64)
+        per_record = 2 * record_size + _INDEX_BYTES
+        limit = max(1, memory // per_record)  # records held at once
+        self.chunk = limit
+        sizes = np.diff(self.bucket_start)
+        nb = len(sizes)
+        if sizes.max() > limit:
+            raise ValueError(f"memory = {memory} bytes is too small: a bucket holds {int(sizes.max())} "
+                             f"records, which needs {int(sizes.max()) * per_record} bytes")
+        self.unit = 1
+        while (self.unit < nb and limit // nb * self.unit * record_size < _RUN_BYTES
+               and 2 * self.unit * sizes.max() <= limit):
+            self.unit *= 2
+        unit_sizes = np.add.reduceat(sizes, np.arange(0, nb, self.unit))
+        if unit_sizes.max() > limit:  # pragma: no cover - the loop above keeps units within the limit
+            self.unit = 1
+            unit_sizes = sizes
+        edges, total = [0], 0
+        for u, count in enumerate(unit_sizes.tolist()):
+            if total + count > limit:
+                edges.append(u * self.unit)
+                total = 0
+            total += count
+        edges.append(nb)
+        self.groups = np.array(edges, np.int64)
+        widest = int(np.diff(self.groups).max())
+        self.side_dtype = None if self.unit == 1 else np.uint16 if widest <= 1 << 16 else np.uint32
+        self.side_bytes = 0 if self.side_dtype is None else np.dtype(self.side_dtype).itemsize
+        self.largest = int(np.max(self.bucket_start[self.groups[1:]] - self.bucket_start[self.groups[:-1]]))
+        self.slack = self.largest * record_size
+        self.work_size = offset + self.slack + buckets.n * record_size
+
+    @property
+    def side_size(self):
+        return self.buckets.n * self.side_bytes
+
+    def job(self, src, st):
+        """A hash of everything the work files depend on: the source (path,
+        inode, size, mtime), the permutation, the record layout and the cuts."""
+        b = self.buckets
+        what = {"layout": 1, "src": str(src.resolve()), "device": st.st_dev, "inode": st.st_ino,
+                "size": st.st_size, "mtime_ns": st.st_mtime_ns, "key": b.key.to_dict(), "start": b.start, "n": b.n,
+                "record_size": self.record_size, "offset": self.offset, "chunk": self.chunk, "unit": self.unit,
+                "side_bytes": self.side_bytes}
+        digest = hashlib.sha256(json.dumps(what, sort_keys=True).encode())
+        digest.update(self.groups.tobytes())
+        return digest.hexdigest()
+
+    def scatter_pass(self, src_fd, fd, side_fd, journal, done, bar):
+        """Pass 1: records to their unit's region, in source order, from
+        record `done` on (a killed run wrote the chunks before it)."""
+        n, rs, unit = self.buckets.n, self.record_size, self.unit
+        base = self.offset + self.slack
+        chunk = min(self.chunk, n)
+        records = np.empty((chunk, rs), np.uint8)
+        moved = np.empty_like(records)
+        labels = np.empty(chunk, np.uint32)
+        counts = np.empty(len(self.bucket_start) - 1, np.uint64)
+        sides = None if self.side_dtype is None else np.empty((2, chunk), self.side_dtype)
+        written = self.bucket_start[:-1:unit].copy()  # next output position per unit
+        for lo in range(0, n, chunk):
+            hi = min(n, lo + chunk)
+            counts.fill(0)
+            self.buckets.count(lo, hi, counts)
+            per_unit = counts.reshape(-1, unit).sum(axis=1)
+            if lo >= done:
+                part, out = records[:hi - lo], moved[:hi - lo]
+                _read_exactly(src_fd, self.offset + lo * rs, part)
+                label = self.buckets.bucket_of(lo, hi, out=labels[:hi - lo])
+                if sides is not None:
+                    side, side_out = sides[:, :hi - lo]
+                    side[:] = label  # the bucket, mod 2**16 for uint16
+                    label >>= np.uint32(unit.bit_length() - 1)
+                    scatter_labels(label, per_unit, side, side_out)
+                scatter_labels(label, per_unit, part, out)
+                first = 0
+                for u in np.flatnonzero(per_unit).tolist():
+                    take, at = int(per_unit[u]), int(written[u])
+                    _write_all(fd, base + at * rs, out[first:first + take])
+                    if sides is not None:
+                        _write_all(side_fd, at * self.side_bytes, side_out[first:first + take])
+                    first += take
+                if hi < n:
+                    journal.save(1, hi)
+                bar.advance(2 * (hi - lo) * rs, "pass 1/2")
+            written += per_unit.astype(np.int64)
+
+    def shuffle_pass(self, fd, side_fd, threads, journal, done, bar):
+        """Pass 2: each group from group `done` on read from pass 1's place,
+        sorted by bucket (if pass 1 left that to do), its buckets shuffled,
+        and written to its final place."""
+        starts, rs = self.bucket_start, self.record_size
+        records = np.empty((self.largest, rs), np.uint8)
+        sorting = self.side_dtype is not None  # units of several buckets: finish the sort here
+        moved = np.empty_like(records) if sorting else None
+        side = np.empty(self.largest, self.side_dtype) if sorting else None
+        labels = np.empty(self.largest, np.uint32) if sorting else None
+        for g in range(done, len(self.groups) - 1):
+            first, last = int(self.groups[g]), int(self.groups[g + 1])
+            lo, hi = int(starts[first]), int(starts[last])
+            if hi == lo:
+                continue
+            part = records[:hi - lo]
+            _read_exactly(fd, self.offset + self.slack + lo * rs, part)
+            if sorting:
+                _read_exactly(side_fd, lo * self.side_bytes, side[:hi - lo])
+                side[:hi - lo] -= self.side_dtype(first % (1 << 8 * self.side_bytes))  # wraps as the stored bucket did
+                labels[:hi - lo] = side[:hi - lo]
+                part = scatter_labels(labels[:hi - lo], np.diff(starts[first:last + 1]), part, moved[:hi - lo])
+            self.buckets.shuffle(first, last, part, lo, threads=threads)
+            journal.wait()  # groups before g are recorded as done: this write may cover what g - 1 read
+            _write_all(fd, self.offset + lo * rs, part)
+            _start_writeback(fd, self.offset + lo * rs, part.nbytes)
+            if g + 2 < len(self.groups):
+                journal.save(2, g + 1)
+            bar.advance(2 * (hi - lo) * rs, "pass 2/2")

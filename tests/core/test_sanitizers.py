@@ -1,0 +1,116 @@
+"""The C core under AddressSanitizer and UndefinedBehaviorSanitizer.
+
+* A fuzz driver (tests/c/fuzz_core.c) compiled with the sanitizers runs
+  random cases (cipher, key, start, count, distribution, output offset;
+  permutations; index permutations) for CTRNG_FUZZ_SECONDS (default 15)
+  from seed CTRNG_FUZZ_SEED (default 1), checking guard bytes, code-path
+  agreement, split fills and bijections, once as built and once with the
+  AVX-512 kernels compiled for AVX2; the same driver also runs as a
+  coverage-guided libFuzzer target where clang is installed (CI installs it).
+* The extension itself, built with CTRNG_SANITIZE's flags, runs the test
+  files that exercise the C core in a child process with libasan preloaded.
+"""
+
+import importlib.util
+import os
+import resource
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from cpu import AVX512, cpu_flags
+
+ROOT = Path(__file__).resolve().parents[2]
+C_CORE_TESTS = ["core/test_ciphers.py", "test_key.py", "test_stateless.py", "test_distributions.py",
+                "shuffle/test_permutation.py", "shuffle/test_index_permutation.py", "test_bitgen.py", "test_generator.py"]
+
+
+def _build_script():
+    spec = importlib.util.spec_from_file_location("ctrng_ffi_build", ROOT / "src" / "ctrng" / "_core" / "build.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _libasan():
+    path = subprocess.run(["gcc", "-print-file-name=libasan.so"], capture_output=True, text=True,
+                          check=True).stdout.strip()
+    assert os.path.isabs(path), "gcc has no AddressSanitizer runtime (libasan): install it to run these tests"
+    return path
+
+
+@pytest.mark.parametrize("avx512_as_avx2", [False, True], ids=["native", "avx512-kernels-on-avx2"])
+def test_fuzz_the_core(tmp_path, avx512_as_avx2):
+    """The fuzz driver on this CPU's code paths; and with the AVX-512 kernels
+    compiled for AVX2 (the same source, only the multiply differs), so that
+    machines without AVX-512 check their logic against the other paths."""
+    has_avx2, has_avx512 = "avx2" in cpu_flags(), AVX512 <= cpu_flags()
+    if avx512_as_avx2 and not has_avx2:
+        pytest.skip("this CPU has no AVX2 to run the AVX-512 kernels' test build on")
+    build = _build_script()
+    exe = tmp_path / "fuzz_core"
+    sources = [str(build.CSRC / name) for name in build.SOURCES] + [str(ROOT / "tests" / "c" / "fuzz_core.c")]
+    defines = ["-DCTRNG_AVX512_AS_AVX2"] if avx512_as_avx2 else []
+    subprocess.run(["gcc", *build.COMPILE_ARGS, *build.SANITIZE_ARGS, *defines, f"-I{build.CSRC}", *sources,
+                    "-lm", "-o", str(exe)], check=True)
+    seconds = os.environ.get("CTRNG_FUZZ_SECONDS", "15")
+    seed = os.environ.get("CTRNG_FUZZ_SEED", "1")
+    run = subprocess.run([str(exe), seconds, seed], capture_output=True, text=True, timeout=float(seconds) + 600)
+    assert run.returncode == 0, run.stderr[-4000:]
+    paths = int(run.stdout.split("code paths:")[1].split()[0])
+    assert paths == 1 + has_avx2 + (has_avx512 or avx512_as_avx2)
+    cases = int(run.stdout.split("cases:")[1])
+    assert cases > 100
+
+
+def test_libfuzzer_on_the_core(tmp_path):
+    """The same cases as a libFuzzer target (clang -fsanitize=fuzzer), coverage
+    guided: each input's first 8 bytes are a case's seed."""
+    clang = shutil.which("clang")
+    if clang is None:
+        if os.environ.get("CI"):
+            pytest.fail("clang is not installed (.ci/run installs Debian's clang and libclang-rt)")
+        pytest.skip("clang with libFuzzer is not installed")
+    build = _build_script()
+    exe = tmp_path / "fuzz_core_libfuzzer"
+    sources = [str(build.CSRC / name) for name in build.SOURCES] + [str(ROOT / "tests" / "c" / "fuzz_core.c")]
+    flags = [f for f in build.COMPILE_ARGS + build.SANITIZE_ARGS if f != "-Wno-psabi"]
+    flags[flags.index("-fsanitize=address,undefined")] = "-fsanitize=fuzzer,address,undefined"
+    subprocess.run([clang, *flags, "-DCTRNG_LIBFUZZER", f"-I{build.CSRC}", *sources, "-lm", "-o", str(exe)],
+                   check=True)
+    seconds = os.environ.get("CTRNG_FUZZ_SECONDS", "15")
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    # Linux starts a child's peak RSS, which libFuzzer's memory limit reads,
+    # at this process's peak (kept across fork and exec): allow its default
+    # 2 GB above what the test process (with the frameworks loaded) holds.
+    inherited_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+    run = subprocess.run([str(exe), str(corpus), f"-max_total_time={seconds}", "-max_len=8", "-seed=1",
+                          f"-rss_limit_mb={2048 + inherited_mb}", "-malloc_limit_mb=2048"],
+                         capture_output=True, text=True, timeout=float(seconds) + 600)
+    assert run.returncode == 0, run.stderr[-4000:]
+    assert "Done " in run.stderr
+
+
+@pytest.fixture(scope="module")
+def sanitized_package(tmp_path_factory):
+    """A copy of the ctrng package whose extension has the sanitizers."""
+    root = tmp_path_factory.mktemp("sanitized")
+    shutil.copytree(ROOT / "src" / "ctrng", root / "ctrng", ignore=shutil.ignore_patterns("*.so", "__pycache__"))
+    _build_script().make_builder(sanitize=True, absolute=True).compile(tmpdir=str(root))
+    return root
+
+
+def test_core_tests_under_sanitizers(sanitized_package):
+    env = dict(os.environ, PYTHONPATH=str(sanitized_package), LD_PRELOAD=_libasan(),
+               ASAN_OPTIONS="detect_leaks=0:abort_on_error=1", UBSAN_OPTIONS="print_stacktrace=1")
+    probe = subprocess.run([sys.executable, "-c", "import ctrng._core._ctrng as m; print(m.__file__)"], env=env,
+                           capture_output=True, text=True, check=True)
+    assert probe.stdout.startswith(str(sanitized_package))  # the sanitized build is the one tested
+    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
+                          *[str(ROOT / "tests" / name) for name in C_CORE_TESTS]],
+                         env=env, capture_output=True, text=True, cwd=ROOT, timeout=1200)
+    assert run.returncode == 0, (run.stdout[-3000:], run.stderr[-3000:])
+    assert " passed" in run.stdout and "failed" not in run.stdout
