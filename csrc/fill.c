@@ -13,26 +13,36 @@
 /* Groups generated per pass: 4 KiB of raw words stay in L1. */
 #define CHUNK_GROUPS 64
 
-static const int unit_bytes[CTRNG_NKINDS] = {4, 4, 8, 4, 8, 4, 8, 16, 8, 8, 8};
+/* What fill.c needs of each kind, from the rows of kinds.h: stream bytes an
+ * element consumes, bytes of an output value (0: ctrng_params.out_bytes),
+ * and whether non-temporal stores pay for it (see STREAM_BYTES). */
+static const struct {
+    unsigned char unit_bytes, out_bytes, streams;
+} kind_facts[CTRNG_NKINDS] = {
+#define CTRNG_KIND_FACTS(NAME, name, unit_bytes, value, out_bytes, range_bits, put, streams) \
+    [CTRNG_##NAME] = {unit_bytes, out_bytes, streams},
+    CTRNG_KINDS(CTRNG_KIND_FACTS)
+#undef CTRNG_KIND_FACTS
+};
+
+/* Elements must tile a 16-byte block (and so a group) exactly. */
+#define CTRNG_KIND_UNIT_CHECK(NAME, name, unit_bytes, ...) \
+    _Static_assert(unit_bytes % 4 == 0 && 16 % unit_bytes == 0, #name ": unit_bytes must divide a block");
+CTRNG_KINDS(CTRNG_KIND_UNIT_CHECK)
+#undef CTRNG_KIND_UNIT_CHECK
 
 static size_t out_bytes(int kind, const ctrng_params *prm)
 {
-    switch (kind) {
-    case CTRNG_UNIFORM_F64:
-    case CTRNG_NORMAL_F64:
-    case CTRNG_TRUNCNORM_F64: return 8;
-    case CTRNG_INTEGERS_32:
-    case CTRNG_INTEGERS_64:
-    case CTRNG_INTEGERS_128: return (size_t)prm->out_bytes;
-    case CTRNG_BERNOULLI: return 1;
-    default: return 4;
-    }
+    int bytes = kind_facts[kind].out_bytes;
+    return (size_t)(bytes ? bytes : prm->out_bytes);
 }
 
-/* The table's fused kernel for this stream and kind, or NULL. */
+/* The table's fused kernel for this stream and kind, or NULL: none for
+ * this cipher and kind, or more rounds than it runs. */
 static ctrng_fused_fn fused_for(const ctrng_kernels *k, const ctrng_stream *s, int kind)
 {
-    return s->algorithm == CTRNG_PHILOX4X32 && s->rounds <= 64 ? k->philox4x32_fused[kind] : NULL;
+    const ctrng_fused *f = &k->fused[s->algorithm][kind];
+    return s->rounds <= f->max_rounds ? f->fn : NULL;
 }
 
 /* Elements of `groups` whole groups from group `group` on, into dst: raw
@@ -45,41 +55,33 @@ static void make_groups(const ctrng_kernels *k, const ctrng_stream *s, int kind,
     uint64_t group_blocks = GROUP_BYTES / (ctrng_is64(s->algorithm) ? 32 : 16);
     ctrng_fused_fn fused = fused_for(k, s, kind);
     if (fused) {
-        fused(s, prm, group * group_blocks, groups * group_blocks, group * (GROUP_BYTES / unit_bytes[kind]), dst);
+        fused(s, prm, group * group_blocks, groups * group_blocks, group * (GROUP_BYTES / kind_facts[kind].unit_bytes), dst);
         return;
     }
     if (kind == CTRNG_RAW32) {
         k->blocks[s->algorithm](s, group * group_blocks, groups * group_blocks, dst);
         return;
     }
-    size_t per_group = GROUP_BYTES / unit_bytes[kind];
+    size_t per_group = GROUP_BYTES / kind_facts[kind].unit_bytes;
     k->blocks[s->algorithm](s, group * group_blocks, groups * group_blocks, raw);
     k->transform[kind](s, prm, raw, groups * per_group, group * per_group, dst);
     if (prm && prm->affine) k->affine(kind, prm, dst, groups * per_group);
 }
 
 /* With CTRNG_FILL_STREAM, a call writing at least this many bytes of a kind
- * in stream_pays sends them past the caches with non-temporal stores: output
- * that large would leave the cache anyway, and these stores skip reading
- * each line before overwriting it.  The values are the same. */
+ * whose row has `streams` set sends them past the caches with non-temporal
+ * stores: output that large would leave the cache anyway, and these stores
+ * skip reading each line before overwriting it.  The values are the same.
+ *
+ * The kinds that stream are those with cheap transforms, whose fills are
+ * bound by memory traffic, unless a fused kernel makes them.  For raw words
+ * and normal, truncated normal and Bernoulli draws, ordinary stores overlap
+ * the cipher and the transform, and the stage and copy that streaming needs
+ * cost more than they save (measured for raw words and normals; truncated
+ * normals and Bernoulli draws are left out as being as costly per output
+ * byte as normals).  A fused kernel's ordinary stores overlap the cipher
+ * like raw words' do, and were measured faster than the staged stream. */
 #define STREAM_BYTES ((size_t)8 << 20)
-
-/* The kinds that stream: those with cheap transforms, whose fills are bound
- * by memory traffic, unless a fused kernel makes them.  For raw words and
- * normal, truncated normal and Bernoulli draws, ordinary stores overlap the
- * cipher and the transform, and the stage and copy that streaming needs
- * cost more than they save.  Measured on Zen 3, 10^7 values into reused
- * memory: streaming saves 4-22 % for uniform floats and 64-bit integers
- * made by a transform, and costs 6-13 % for normals and 6-27 % for raw
- * words (truncated normals and Bernoulli draws: not measured, left out as
- * being as costly per output byte as normals).  A fused kernel's ordinary
- * stores overlap the cipher like raw words' do, and beat the staged stream:
- * uniform float32 0.64-0.68 against 0.77-0.78 ns a value, float64 1.48-1.54
- * against 1.66-1.70. */
-static const unsigned char stream_pays[CTRNG_NKINDS] = {
-    [CTRNG_UNIFORM_F32] = 1, [CTRNG_UNIFORM_F64] = 1,
-    [CTRNG_INTEGERS_32] = 1, [CTRNG_INTEGERS_64] = 1, [CTRNG_INTEGERS_128] = 1,
-};
 
 int ctrng_fill(const ctrng_stream *s, int kind, const ctrng_params *prm, uint64_t first_block,
                uint64_t skip, size_t n, void *out, int isa, int flags)
@@ -87,15 +89,15 @@ int ctrng_fill(const ctrng_stream *s, int kind, const ctrng_params *prm, uint64_
     int err = ctrng_valid_stream(s);
     if (err) return err;
     if (kind < 0 || kind >= CTRNG_NKINDS) return CTRNG_EKIND;
-    if (kind >= CTRNG_INTEGERS_32 && kind <= CTRNG_INTEGERS_128 &&
+    if (kind_facts[kind].out_bytes == 0 && /* integers of the caller's width */
         (prm == NULL || (prm->out_bytes != 4 && prm->out_bytes != 8)))
         return CTRNG_EPARAMS;
     const ctrng_kernels *k = ctrng_kernels_for(isa);
     if (k == NULL) return CTRNG_EISA;
 
-    uint64_t per_block = (ctrng_is64(s->algorithm) ? 32 : 16) / unit_bytes[kind];
+    uint64_t per_block = (ctrng_is64(s->algorithm) ? 32 : 16) / kind_facts[kind].unit_bytes;
     uint64_t group_blocks = GROUP_BYTES / (ctrng_is64(s->algorithm) ? 32 : 16);
-    size_t per_group = GROUP_BYTES / unit_bytes[kind];
+    size_t per_group = GROUP_BYTES / kind_facts[kind].unit_bytes;
     size_t osize = out_bytes(kind, prm);
     if (skip >= per_block) return CTRNG_EPARAMS;
 
@@ -114,7 +116,7 @@ int ctrng_fill(const ctrng_stream *s, int kind, const ctrng_params *prm, uint64_
         n -= take;
         group++;
     }
-    int streaming = (flags & CTRNG_FILL_STREAM) && stream_pays[kind] && !fused_for(k, s, kind) &&
+    int streaming = (flags & CTRNG_FILL_STREAM) && kind_facts[kind].streams && !fused_for(k, s, kind) &&
                     n * osize >= STREAM_BYTES;
     while (n >= per_group) {
         size_t groups = n / per_group < CHUNK_GROUPS ? n / per_group : CHUNK_GROUPS;

@@ -10,7 +10,7 @@
 
 int ctrng_valid_stream(const ctrng_stream *s)
 {
-    if (s->algorithm < 0 || s->algorithm > 3) return CTRNG_EALGORITHM;
+    if (s->algorithm < 0 || s->algorithm >= CTRNG_NALGORITHMS) return CTRNG_EALGORITHM;
     if (s->rounds < 0 || s->rounds > 1024) return CTRNG_EROUNDS;
     return CTRNG_OK;
 }

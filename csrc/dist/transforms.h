@@ -183,19 +183,39 @@ CTRNG_TARGET static inline __attribute__((always_inline)) void FN(put_integers_6
     }
 }
 
-/* The transform of a kind with a put step: n values from n * `words` raw
- * words. */
-#define PUT_TRANSFORM(name, kind, words)                                                         \
+/* Selects its arguments when the table's flag column is 1 (CTRNG_IF(put)). */
+#define CTRNG_IF_1(...) __VA_ARGS__
+#define CTRNG_IF_0(...)
+#define CTRNG_IF(flag) CTRNG_IF_##flag
+
+/* The transform of each kind with a put step (kinds.h's `put` column): n
+ * values from n * unit_bytes / 4 raw words. */
+#define PUT_TRANSFORM(NAME, name, unit_bytes, value, out_bytes, range_bits, put, streams)        \
+    CTRNG_IF(put)(                                                                               \
     CTRNG_TARGET static void FN(name)(const ctrng_stream *s, const ctrng_params *prm,            \
                                       const uint32_t *raw, size_t n, uint64_t first, void *out)  \
     {                                                                                            \
-        FN(sink) c = FN(sink_for)(s, prm, kind, first, out);                                     \
-        for (size_t w = 0; w < n * (words); w += 8) FN(put_##name)(&c, w, LOAD(v8u, raw + w));    \
+        FN(sink) c = FN(sink_for)(s, prm, CTRNG_##NAME, first, out);                             \
+        for (size_t w = 0; w < n * (unit_bytes / 4); w += 8)                                     \
+            FN(put_##name)(&c, w, LOAD(v8u, raw + w));                                           \
+    })
+CTRNG_KINDS(PUT_TRANSFORM)
+#undef PUT_TRANSFORM
+
+/* Words w .. w + 7 of a run into the sink, by the put step of `kind` (raw
+ * words for a kind without one).  For a cipher kernel holding its words in
+ * registers: kind never changes within a call, so the switch's branch is
+ * always predicted. */
+#define PUT_CASE(NAME, name, unit_bytes, value, out_bytes, range_bits, put, streams) \
+    CTRNG_IF(put)(case CTRNG_##NAME: FN(put_##name)(c, w, x); break;)
+CTRNG_TARGET static inline __attribute__((always_inline)) void FN(put)(const FN(sink) *c, int kind, size_t w, v8u x)
+{
+    switch (kind) {
+    CTRNG_KINDS(PUT_CASE)
+    default: FN(put_raw32)(c, w, x);
     }
-PUT_TRANSFORM(uniform_f32, CTRNG_UNIFORM_F32, 1)
-PUT_TRANSFORM(uniform_f64, CTRNG_UNIFORM_F64, 2)
-PUT_TRANSFORM(integers_32, CTRNG_INTEGERS_32, 1)
-PUT_TRANSFORM(integers_64, CTRNG_INTEGERS_64, 2)
+}
+#undef PUT_CASE
 
 /* ---- normal: Box-Muller with our own log, sin and cos ---------------------
  * z_2k = r cos(theta), z_2k+1 = r sin(theta), r = sqrt(-2 ln u), from the
@@ -480,8 +500,7 @@ CTRNG_TARGET static void FN(affine)(int kind, const ctrng_params *prm, void *out
     }
 }
 
-#define CTRNG_TRANSFORMS                                                             \
-    {FN(raw32), FN(uniform_f32), FN(uniform_f64), FN(normal_f32), FN(normal_f64),          \
-     FN(integers_32), FN(integers_64), FN(integers_128), FN(bernoulli),                    \
-     FN(truncnorm_f32), FN(truncnorm_f64)},                                               \
-    FN(affine), FN(ndtri)
+/* The transform table (kinds.h's order) and the other entries every table
+ * takes from this file. */
+#define CTRNG_TRANSFORM_ENTRY(NAME, name, ...) FN(name),
+#define CTRNG_TRANSFORMS {CTRNG_KINDS(CTRNG_TRANSFORM_ENTRY)}, FN(affine), FN(ndtri)

@@ -81,19 +81,6 @@ CTRNG_TARGET static inline void words4x4(__m256i x0, __m256i x1, __m256i x2, __m
     *b = _mm256_permute2x128_si256(lo, hi, 0x31);
 }
 
-/* Words w .. w + 7 of a run into the sink, by kind (which never changes
- * within a call, so the switch's branch is always predicted). */
-CTRNG_TARGET static inline __attribute__((always_inline)) void put(const sink_avx2 *c, int kind, size_t w, __m256i x)
-{
-    switch (kind) {
-    case CTRNG_UNIFORM_F32: put_uniform_f32_avx2(c, w, (v8u)x); break;
-    case CTRNG_UNIFORM_F64: put_uniform_f64_avx2(c, w, (v8u)x); break;
-    case CTRNG_INTEGERS_32: put_integers_32_avx2(c, w, (v8u)x); break;
-    case CTRNG_INTEGERS_64: put_integers_64_avx2(c, w, (v8u)x); break;
-    default: put_raw32_avx2(c, w, (v8u)x);
-    }
-}
-
 /* Blocks block + i .. block + i + 4 sets - 1, in `sets` sets of four
  * consecutive blocks, into the sink (a statement of philox4x32_passes,
  * using its locals). */
@@ -112,8 +99,8 @@ CTRNG_TARGET static inline __attribute__((always_inline)) void put(const sink_av
         _Pragma("GCC unroll 4") for (int j = 0; j < (sets); j++) {                \
             __m256i a_, b_;                                                       \
             words4x4(x0[j], x1[j], x2[j], x3[j], &a_, &b_);                       \
-            put(c, kind, 4 * i + 16 * j, a_);                                     \
-            put(c, kind, 4 * i + 16 * j + 8, b_);                                 \
+            put_avx2(c, kind, 4 * i + 16 * j, (v8u)a_);                                     \
+            put_avx2(c, kind, 4 * i + 16 * j + 8, (v8u)b_);                                 \
         }                                                                         \
     } while (0)
 
@@ -179,19 +166,19 @@ CTRNG_TARGET static void philox4x32_blocks(const ctrng_stream *s, uint64_t block
     ctrng_blocks_portable(s, block + i, nblocks - i, out + 4 * i);
 }
 
-/* The fused kernels of the cheap kinds (ctrng_fused_fn). */
-#define PHILOX4X32_FUSED(kind)                                                                   \
-    CTRNG_TARGET static void fused_##kind(const ctrng_stream *s, const ctrng_params *prm,        \
-                                          uint64_t block, size_t nblocks, uint64_t first,        \
-                                          void *out)                                             \
+/* The fused kernels (ctrng_fused_fn): one for each kind with a put step
+ * (kinds.h's `put` column). */
+#define PHILOX4X32_FUSED(NAME, name, unit_bytes, value, out_bytes, range_bits, put, streams)    \
+    CTRNG_IF(put)(                                                                               \
+    CTRNG_TARGET static void philox4x32_fused_##name(const ctrng_stream *s, const ctrng_params *prm,   \
+                                               uint64_t block, size_t nblocks, uint64_t first,   \
+                                               void *out)                                        \
     {                                                                                            \
-        sink_avx2 c = sink_for_avx2(s, prm, CTRNG_##kind, first, out);                           \
-        philox4x32_run(s, block, nblocks, &c, CTRNG_##kind);                                     \
-    }
-PHILOX4X32_FUSED(UNIFORM_F32)
-PHILOX4X32_FUSED(UNIFORM_F64)
-PHILOX4X32_FUSED(INTEGERS_32)
-PHILOX4X32_FUSED(INTEGERS_64)
+        sink_avx2 c = sink_for_avx2(s, prm, CTRNG_##NAME, first, out);                           \
+        philox4x32_run(s, block, nblocks, &c, CTRNG_##NAME);                                     \
+    })
+CTRNG_KINDS(PHILOX4X32_FUSED)
+#undef PHILOX4X32_FUSED
 
 #define ROTL32(x, r) _mm256_or_si256(_mm256_slli_epi32(x, r), _mm256_srli_epi32(x, 32 - (r)))
 #define ROTL64(x, r) _mm256_or_si256(_mm256_slli_epi64(x, r), _mm256_srli_epi64(x, 64 - (r)))
@@ -301,11 +288,13 @@ CTRNG_TARGET void ctrng_stream_copy_avx2(void *dst, const void *src, size_t byte
     memcpy(d + i, s + i, bytes - i);
 }
 
+#define PHILOX4X32_ENTRY(NAME, name, unit_bytes, value, out_bytes, range_bits, put, streams) \
+    CTRNG_IF(put)([CTRNG_##NAME] = {philox4x32_fused_##name, 64},)
 const ctrng_kernels ctrng_kernels_avx2 = {
     {philox4x32_blocks, ctrng_blocks_portable, ctrng_threefry4x32_blocks_avx2, ctrng_threefry4x64_blocks_avx2},
     CTRNG_TRANSFORMS,
     ctrng_stream_copy_avx2,
-    {[CTRNG_UNIFORM_F32] = fused_UNIFORM_F32, [CTRNG_UNIFORM_F64] = fused_UNIFORM_F64,
-     [CTRNG_INTEGERS_32] = fused_INTEGERS_32, [CTRNG_INTEGERS_64] = fused_INTEGERS_64},
+    /* Philox4x32's kernel holds at most 64 rounds of keys */
+    {[CTRNG_PHILOX4X32] = {CTRNG_KINDS(PHILOX4X32_ENTRY)}},
 };
 #endif

@@ -110,6 +110,6 @@ const ctrng_kernels ctrng_kernels_avx512 = {
     {philox4x32_blocks, ctrng_blocks_portable, ctrng_threefry4x32_blocks_avx2, ctrng_threefry4x64_blocks_avx2},
     CTRNG_TRANSFORMS,
     ctrng_stream_copy_avx2,
-    {NULL}, /* no fused kernels (not measured on AVX-512 hardware) */
+    {{{NULL}}}, /* no fused kernels (none measured on AVX-512 hardware) */
 };
 #endif

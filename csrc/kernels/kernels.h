@@ -36,20 +36,28 @@ typedef void (*ctrng_ndtri_fn)(const double *p, size_t n, double *out);
  * before it returns). */
 typedef void (*ctrng_copy_fn)(void *dst, const void *src, size_t bytes);
 
-/* Philox4x32 blocks [block, block + nblocks), nblocks a multiple of 4 and
- * at most 64 rounds, made into the values of one cheap kind as the cipher
- * stores them (the put steps of transforms.h); first is the element index
- * of the first value. */
+/* A cipher's blocks [block, block + nblocks), nblocks whole 64-byte groups,
+ * made into the values of one cheap kind as the cipher stores them (the put
+ * steps of transforms.h); first is the element index of the first value. */
 typedef void (*ctrng_fused_fn)(const ctrng_stream *s, const ctrng_params *prm, uint64_t block,
                                size_t nblocks, uint64_t first, void *out);
 
+/* A table's fused kernel for one cipher and kind: fn (NULL where there is
+ * none) runs streams of at most max_rounds rounds. */
 typedef struct {
-    ctrng_blocks_fn blocks[4];
+    ctrng_fused_fn fn;
+    int max_rounds;
+} ctrng_fused;
+
+#define CTRNG_NALGORITHMS 4
+
+typedef struct {
+    ctrng_blocks_fn blocks[CTRNG_NALGORITHMS];
     ctrng_transform_fn transform[CTRNG_NKINDS];
     ctrng_affine_fn affine;
     ctrng_ndtri_fn ndtri;
     ctrng_copy_fn stream_copy;
-    ctrng_fused_fn philox4x32_fused[CTRNG_NKINDS]; /* NULL where a table has none */
+    ctrng_fused fused[CTRNG_NALGORITHMS][CTRNG_NKINDS]; /* by algorithm and kind */
 } ctrng_kernels;
 
 extern const ctrng_kernels ctrng_kernels_portable;

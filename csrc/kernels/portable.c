@@ -38,5 +38,5 @@ const ctrng_kernels ctrng_kernels_portable = {
     {ctrng_blocks_portable, ctrng_blocks_portable, ctrng_blocks_portable, ctrng_blocks_portable},
     CTRNG_TRANSFORMS,
     stream_copy,
-    {NULL}, /* no fused kernels */
+    {{{NULL}}}, /* no fused kernels */
 };
