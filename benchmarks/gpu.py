@@ -82,7 +82,8 @@ def host_overheads(key, cupy, calls):
     goes."""
     tiny = cuda.device_array(256, np.float32)
     words = cc._words(key)
-    kernel = cc._block_kernel(ctrng._core.kinds.UNIFORM_F32, int(words[0]), int(words[1]), False, np.dtype(np.float32),
+    kind = ctrng._core.kinds.UNIFORM_F32
+    kernel = cc._block_kernel(kind, cc.element_bits(kind), int(words[0]), int(words[1]), False, np.dtype(np.float32),
                               cc.THREADS_PER_BLOCK)
     rows = {"ctrng.cuda.random": lambda: cc.random(key, out=tiny),
             "its kernel, arguments built once": lambda: kernel[1, cc.THREADS_PER_BLOCK](

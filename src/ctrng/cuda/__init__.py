@@ -38,13 +38,13 @@ from .._core import bridge, checks, kinds
 from .._core.checks import check_int
 from ..key import check_key
 from ..numba import index_permutation_params, stream_words
-from ..numba._device import U64
+from ..numba._device import U64, lemire_threshold
 from ..shuffle.index_permutation import IndexPermutation
 from .kernels import (
-    _DISTRIBUTIONS,
     _block_kernel,
     _permutation_kernels,
     _wide_integers_kernel,
+    element_bits,
 )
 from .stores import store_group as store_group  # tests compile it alone
 
@@ -61,7 +61,8 @@ def truncated_normal_fill(key, start, args, out):
     [start, start + out.size): args = (plo, width, flip, alpha, beta, mean,
     std) as that function computes them."""
     dt = as_device_array(out).dtype
-    _fill_blocks(kinds.TRUNCNORM_F64, key, None, start, dt, out, args)
+    kind = kinds.TRUNCNORM_F32 if dt == np.float32 else kinds.TRUNCNORM_F64
+    _fill_blocks(kind, key, None, start, dt, out, args)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -124,31 +125,29 @@ def _check(key, start, n, kind, words=1):
     return start
 
 
-def _fill_blocks(dist, key, n, start, dt, out, prm=(0.0, 1.0), option=False):
+def _fill_blocks(dist, key, n, start, dt, out, prm=(0.0, 1.0), option=False, words=1):
     """Fill `out` (or a new array of n elements of dt) with elements [start,
-    ...) of distribution `dist` by its block kernel; prm and option as
-    _DISTRIBUTIONS says (the default prm: loc 0, scale 1)."""
-    bits = _DISTRIBUTIONS[dist][0]
+    ...) of distribution `dist` by its block kernel (raw words: `words`
+    32-bit words an element); prm and option as kernels._TRANSFORMS says
+    (the default prm: loc 0, scale 1)."""
+    bits = element_bits(dist, words)
     flat = _device_out(out, n, dt)
-    if dist == "raw64":
-        start = _check(key, start, flat.size, kinds.RAW32, 2)
-    else:
-        start = _check(key, start, flat.size, dist)
+    start = _check(key, start, flat.size, dist, words)
     if flat.size:
         per = key.block_bytes * 8 // bits
         first_block, skip = divmod(start, per)
         nblocks = (skip + flat.size + per - 1) // per
-        words = _words(key)
+        stream = _words(key)
         target = flat.view(np.uint8) if dt == np.bool_ else flat
-        kernel = _block_kernel(dist, int(words[0]), int(words[1]), option, target.dtype, THREADS_PER_BLOCK)
-        _launch(kernel, nblocks, words, U64(first_block), skip, flat.size, prm, target, _aligned(target, skip))
+        kernel = _block_kernel(dist, bits, int(stream[0]), int(stream[1]), option, target.dtype, THREADS_PER_BLOCK)
+        _launch(kernel, nblocks, stream, U64(first_block), skip, flat.size, prm, target, _aligned(target, skip))
     return out if out is not None else flat
 
 
 def random_raw(key, n=None, start=0, dtype=np.uint32, out=None):
     """Raw words on the GPU; the same bits as ctrng.random_raw."""
     dt = checks.check_dtype(dtype, (np.uint32, np.uint64), "random_raw")
-    return _fill_blocks("raw64" if dt.itemsize == 8 else kinds.RAW32, key, n, start, dt, out)
+    return _fill_blocks(kinds.RAW32, key, n, start, dt, out, words=dt.itemsize // kinds.UNIT_BYTES[kinds.RAW32])
 
 
 def random(key, n=None, start=0, dtype=np.float32, out=None):
@@ -190,9 +189,8 @@ def integers(key, low, high, n=None, start=0, dtype=np.int64, out=None):
     kind, prm = stateless.integer_params(low, high, dt)
     signed = dt.kind == "i"
     if kind != kinds.INTEGERS_128:
-        bits = _DISTRIBUTIONS[kind][0]
-        threshold = (1 << bits) % (prm.range + 1)
-        return _fill_blocks(kind, key, n, start, dt, out, (U64(prm.range), U64(threshold), U64(prm.low)), signed)
+        threshold = lemire_threshold(element_bits(kind), U64(prm.range) + U64(1))
+        return _fill_blocks(kind, key, n, start, dt, out, (U64(prm.range), threshold, U64(prm.low)), signed)
     flat = _device_out(out, n, dt)
     start = _check(key, start, flat.size, kind)
     if flat.size:

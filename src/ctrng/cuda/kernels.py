@@ -1,6 +1,6 @@
 """The CUDA kernel factories: the fill kernels (one thread per cipher
 block, or per element for 128-bit integer draws), their table of per-kind
-transforms (_DISTRIBUTIONS) and the index permutation kernels.  Each factory
+transforms (_TRANSFORMS) and the index permutation kernels.  Each factory
 compiles for one cipher and round count (and thread-block size), on the
 first call that needs it; the launches and argument checks are in
 ctrng.cuda itself."""
@@ -15,12 +15,11 @@ from numba.extending import register_jitable
 
 from .._core import kinds
 from ..numba._device import (
-    M32,
     ONE,
-    S32,
     U64,
-    _pick,
     block_of,
+    block_word32,
+    block_word64,
     bounded_offset_of,
     box_muller_f32,
     box_muller_f64,
@@ -35,23 +34,6 @@ from ..numba._device import (
     unit_f64,
 )
 from .stores import store_group
-
-
-@register_jitable
-def _word32(b, w, is64):
-    """uint32 word w of a block (4 words for 4x32 ciphers, 8 for 4x64)."""
-    if is64:
-        x = _pick(b, U64(w) >> ONE)
-        return (x >> S32) if w & 1 else (x & M32)
-    return _pick(b, U64(w))
-
-
-@register_jitable
-def _word64(b, w, is64):
-    """uint64 word w of a block (2 words for 4x32 ciphers, 4 for 4x64)."""
-    if is64:
-        return _pick(b, U64(w))
-    return (_pick(b, U64(2 * w + 1)) << S32) | _pick(b, U64(2 * w))
 
 
 @register_jitable
@@ -106,11 +88,12 @@ def _group_size(per, itemsize):
     return per if itemsize in (4, 8) and per * itemsize % 16 == 0 else 2
 
 
-# Each distribution below is (bits per word, whether words go in pairs, maker);
+# Each kind in _TRANSFORMS below is (whether words go in pairs, maker);
 # maker(alg, rounds, option) gives the device function that turns stream
 # words into output elements, given the kernel's parameter tuple `prm`:
 # value(x, prm, words, pos) for one word x, the stream's element `pos` in
 # words of that many bits, or value(x0, x1, prm) -> two elements for a pair.
+# The bits an element takes are the C table's (element_bits).
 
 def _converted(convert):
     """Raw words and uniforms; option: map x to x * scale + loc, prm =
@@ -174,29 +157,37 @@ def _truncated(x, prm, words, pos):
     return truncated_normal(unit_f64(x), prm[0], prm[1], prm[2], prm[3], prm[4], prm[5], prm[6])
 
 
-# Raw uint64 words have no code of their own.
-_DISTRIBUTIONS = {
-    kinds.RAW32: (32, False, _converted(_identity)),
-    "raw64": (64, False, _converted(_identity)),
-    kinds.UNIFORM_F32: (32, False, _converted(unit_f32)),
-    kinds.UNIFORM_F64: (64, False, _converted(unit_f64)),
-    kinds.NORMAL_F32: (32, True, _paired(box_muller_f32)),
-    kinds.NORMAL_F64: (64, True, _paired(box_muller_f64)),
-    kinds.INTEGERS_32: (32, False, _integers(32)),
-    kinds.INTEGERS_64: (64, False, _integers(64)),
-    kinds.BERNOULLI: (64, False, _plain(_bernoulli)),
-    kinds.TRUNCNORM_F64: (64, False, _plain(_truncated)),
+def element_bits(kind, words=1):
+    """Stream bits one element of `kind` takes, from the C table (raw words:
+    `words` 32-bit words an element)."""
+    return 8 * kinds.UNIT_BYTES[kind] * words
+
+
+# Raw words are RAW32 for either output width: a uint64 element is two words
+# (element_bits' `words`).
+_TRANSFORMS = {
+    kinds.RAW32: (False, _converted(_identity)),
+    kinds.UNIFORM_F32: (False, _converted(unit_f32)),
+    kinds.UNIFORM_F64: (False, _converted(unit_f64)),
+    kinds.NORMAL_F32: (True, _paired(box_muller_f32)),
+    kinds.NORMAL_F64: (True, _paired(box_muller_f64)),
+    kinds.INTEGERS_32: (False, _integers(element_bits(kinds.INTEGERS_32))),
+    kinds.INTEGERS_64: (False, _integers(element_bits(kinds.INTEGERS_64))),
+    kinds.BERNOULLI: (False, _plain(_bernoulli)),
+    kinds.TRUNCNORM_F32: (False, _plain(_truncated)),  # float64 values, rounded by the store
+    kinds.TRUNCNORM_F64: (False, _plain(_truncated)),
 }
 
 
 @functools.lru_cache(maxsize=None)
-def _block_kernel(dist, alg, rounds, option, dtype, threads):
+def _block_kernel(dist, bits, alg, rounds, option, dtype, threads):
     """The kernel writing elements [first_block * per + skip, ... + n) of
-    distribution `dist` into an array of `dtype`, one thread per cipher
+    distribution `dist`, `bits` stream bits each (element_bits), into an
+    array of `dtype`, one thread per cipher
     block, compiled for one cipher and round count (the algorithm dispatch
     and the round loop then vanish: about 2.5x faster on an H100 than
     reading them from `words` at run time) and for `option` (see
-    _DISTRIBUTIONS).  `aligned`: element -skip of `out` is on a 16-byte
+    _TRANSFORMS).  `aligned`: element -skip of `out` is on a 16-byte
     boundary (see store_group).
 
     Where a block's elements take more than 16 bytes (32 or 64), a thread's
@@ -207,9 +198,9 @@ def _block_kernel(dist, alg, rounds, option, dtype, threads):
     puts its elements in shared memory first, then writes them out with
     consecutive threads on consecutive elements, element stores that need
     no alignment."""
-    bits, pairs, make = _DISTRIBUTIONS[dist]
+    pairs, make = _TRANSFORMS[dist]
     value = make(U64(alg), rounds, option)
-    word = _word32 if bits == 32 else _word64
+    word = block_word32 if bits == 32 else block_word64
     wide = bool(is64(U64(alg)))  # the device functions' own test
     per = (256 if wide else 128) // bits  # words per cipher block
     size = _group_size(per, dtype.itemsize)

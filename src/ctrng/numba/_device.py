@@ -14,6 +14,9 @@ from numba.core import types
 from numba.core.extending import intrinsic, overload
 from numba.extending import register_jitable
 
+from .._core import kinds
+from .._core.bridge import KIND_ROWS
+
 U64 = np.uint64
 U32 = np.uint32
 M32 = U64(0xFFFFFFFF)
@@ -213,13 +216,33 @@ def _pick(b, j):
 
 
 @register_jitable
+def block_word32(b, w, wide):
+    """uint32 word w of the cipher block b (four uint64 values): 4 words for
+    the 4x32 ciphers, 8 for the 4x64 ones (`wide`, low half first)."""
+    w = U64(w)
+    if wide:
+        x = _pick(b, w >> ONE)
+        return (x >> S32) if w & ONE else (x & M32)
+    return _pick(b, w)
+
+
+@register_jitable
+def block_word64(b, w, wide):
+    """uint64 word w of the cipher block b: 2 words for the 4x32 ciphers (two
+    32-bit words each, low first), 4 for the 4x64 ones (`wide`)."""
+    w = U64(w)
+    if wide:
+        return _pick(b, w)
+    return (_pick(b, TWO * w + ONE) << S32) | _pick(b, TWO * w)
+
+
+@register_jitable
 def raw32_of(alg, rounds, words, i):
     """random_raw32 with the algorithm code and round count given apart."""
     i = U64(i)
     if is64(alg):
-        w = _pick(block_of(alg, rounds, words, i >> THREE), (i >> ONE) & THREE)
-        return (w >> S32) if i & ONE else (w & M32)
-    return _pick(block_of(alg, rounds, words, i >> TWO), i & THREE)
+        return block_word32(block_of(alg, rounds, words, i >> THREE), i & SEVEN, True)
+    return block_word32(block_of(alg, rounds, words, i >> TWO), i & THREE, False)
 
 
 @register_jitable
@@ -227,11 +250,8 @@ def raw64_of(alg, rounds, words, i):
     """random_raw64 with the algorithm code and round count given apart."""
     i = U64(i)
     if is64(alg):
-        return _pick(block_of(alg, rounds, words, i >> TWO), i & THREE)
-    b = block_of(alg, rounds, words, i >> ONE)
-    if i & ONE:
-        return (b[3] << S32) | b[2]
-    return (b[1] << S32) | b[0]
+        return block_word64(block_of(alg, rounds, words, i >> TWO), i & THREE, True)
+    return block_word64(block_of(alg, rounds, words, i >> ONE), i & ONE, False)
 
 
 @register_jitable
@@ -290,15 +310,34 @@ def _mulmod(a, b, m):
     return r
 
 
+# The integer kinds of the C table (csrc/kinds.h), narrowest first: each
+# serves ranges (span = high - low - 1) below 2**range_bits by one draw of
+# unit_bytes * 8 bits.  Read at import, so that kernels see constants.
+_NARROW, _MIDDLE, _WIDE = (KIND_ROWS[code] for code in kinds.INTEGER_KINDS)
+NARROW_SPAN, MIDDLE_SPAN = U64((1 << _NARROW.range_bits) - 1), U64((1 << _MIDDLE.range_bits) - 1)
+NARROW_BITS, MIDDLE_BITS, WIDE_BITS = 8 * _NARROW.unit_bytes, 8 * _MIDDLE.unit_bytes, 8 * _WIDE.unit_bytes
+
+
 @register_jitable
 def _draw_bits(span):
-    """Bits one draw takes for offsets in [0, span], as ctrng.integers picks
-    them: 32 up to span 2**16 - 1, 64 up to 2**32 - 1, else 128."""
-    if span <= U64(0xFFFF):
-        return 32
-    if span <= M32:
-        return 64
-    return 128
+    """Bits one draw takes for offsets in [0, span]: the draw of the
+    narrowest integer kind whose ranges include span, as ctrng.integers
+    picks it."""
+    if span <= NARROW_SPAN:
+        return NARROW_BITS
+    if span <= MIDDLE_SPAN:
+        return MIDDLE_BITS
+    return WIDE_BITS
+
+
+@register_jitable
+def lemire_threshold(bits, m):
+    """2**bits mod m (bits 32 or 64, 1 <= m <= 2**bits): a draw whose
+    product with m has a low part below it is rejected.  Also called on the
+    host (with NumPy uint64 values) for kernels that take it as a parameter."""
+    if bits == 32:
+        return (U64(0x100000000) - m) % m
+    return (~m + ONE) % m
 
 
 @register_jitable
@@ -318,9 +357,9 @@ def _lemire(span, bits, x0, x1):
     high word of a 128-bit draw)."""
     m = span + ONE
     if bits == 32:
-        return lemire_accept(32, m, (U64(0x100000000) - m) % m, x0)
+        return lemire_accept(32, m, lemire_threshold(32, m), x0)
     if bits == 64:
-        return lemire_accept(64, m, (U64(0) - m) % m, x0)
+        return lemire_accept(64, m, lemire_threshold(64, m), x0)
     if span == ~U64(0):
         return True, x1
     h0, l0 = mulhilo64(x0, m)
@@ -329,7 +368,7 @@ def _lemire(span, bits, x0, x1):
     off = h1 + (ONE if mid_lo < l1 else U64(0))
     if mid_lo != 0:
         return True, off
-    r64 = (U64(0) - m) % m
+    r64 = lemire_threshold(64, m)
     return l0 >= _mulmod(r64, r64, m), off
 
 
@@ -341,10 +380,8 @@ def retried_offset(alg, rounds, words, span, bits, i):
     ok, off, r = False, U64(0), U64(0)
     while not ok and r < U64(64):
         b = block_of(alg, rounds, words, (ONE << S63) | (i << SIX) | r)
-        if is64(alg):
-            x0, x1 = b[0], b[1]
-        else:
-            x0, x1 = (b[1] << S32) | b[0], (b[3] << S32) | b[2]
+        wide = is64(alg)
+        x0, x1 = block_word64(b, 0, wide), block_word64(b, 1, wide)
         if bits == 32:
             x0 = x0 & M32
         ok, off = _lemire(span, bits, x0, x1)
