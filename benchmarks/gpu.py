@@ -248,7 +248,7 @@ def permutations(key, n, repeat, cupy):
     src = cuda.to_device(np.arange(n, dtype=np.int64))
     dst = cuda.device_array(n, np.int64)
     rows = {"ctrng index_permutation": gpu_time(lambda: cc.index_permutation(key, n, out=idx), repeat),
-            "ctrng permute int64": gpu_time(lambda: cc.permute(key, src, out=dst), repeat)}
+            "ctrng permute int64": gpu_time(lambda: cc.index_permuted(key, src, out=dst), repeat)}
     if cupy is not None:
         csrc = cupy.asarray(src)
         rows["cupy.random.permutation"] = gpu_time(lambda: cupy.random.permutation(n), repeat)
@@ -267,8 +267,8 @@ def permutations(key, n, repeat, cupy):
     host = np.arange(r * 128, dtype=np.float32).reshape(r, 128)
     x = cuda.to_device(host)
     y = cuda.device_array((r, 128), np.float32)
-    ok = np.array_equal(cc.permute(key, x, out=y)[:64].copy_to_host(), host[ctrng.IndexPermutation(key, r)[:64]])
-    t = gpu_time(lambda: cc.permute(key, x, out=y), repeat)
+    ok = np.array_equal(cc.index_permuted(key, x, out=y)[:64].copy_to_host(), host[ctrng.IndexPermutation(key, r)[:64]])
+    t = gpu_time(lambda: cc.index_permuted(key, x, out=y), repeat)
     line = f"  ctrng permute rows ({r:,}, 128) f32 ({'identical to' if ok else 'DIFFERS from'} the CPU): " \
            f"{t * 1e3:.3f} ms, {2 * x.nbytes / t / 1e9:.1f} GB/s read + written"
     if cupy is not None:

@@ -10,6 +10,7 @@ ALGS = ["philox4x32", "philox4x64", "threefry4x32", "threefry4x64"]
 
 SCRIPT = textwrap.dedent("""
     import json
+    import warnings
     import numpy as np
     from numba import cuda
     import ctrng
@@ -88,12 +89,17 @@ SCRIPT = textwrap.dedent("""
     for shape in ((50, 3), (37, 9), (5, 2, 4)):  # rows narrower and wider than the 4 threads
         rows = np.arange(np.prod(shape), dtype=np.float32).reshape(shape)
         order = ctrng.IndexPermutation(key, shape[0])[:]
-        perm.append(bool(np.array_equal(cc.permute(key, cuda.to_device(rows)).copy_to_host(), rows[order])))
+        perm.append(bool(np.array_equal(cc.index_permuted(key, cuda.to_device(rows)).copy_to_host(), rows[order])))
     target = cuda.device_array(50, np.int64)
-    returned = cc.permute(key, cuda.to_device(np.arange(50)), out=target)
+    returned = cc.index_permuted(key, cuda.to_device(np.arange(50)), out=target)
     order = ctrng.IndexPermutation(key, 50)[:]
     perm.append(returned is target and bool(np.array_equal(target.copy_to_host(), order)))
     checks["permutations"] = perm
+    with warnings.catch_warnings(record=True) as caught:  # the deprecated name: same rows, and a warning
+        warnings.simplefilter("always")
+        old = cc.permute(key, cuda.to_device(np.arange(50))).copy_to_host()
+    checks["permute alias"] = [bool(np.array_equal(old, order)),
+                               [(w.category.__name__, "ctrng.cuda.index_permuted" in str(w.message)) for w in caught]]
     print(json.dumps(checks))
 """)
 
@@ -107,6 +113,20 @@ def test_gpu_fills_match_the_cpu_under_the_simulator():
     assert checks["errors"] == ["TypeError", "TypeError", "ValueError", "TypeError", "ValueError", "ValueError",
                                 "ValueError"]
     assert checks["permutations"] == [True] * 14
+    assert checks["permute alias"] == [True, [["DeprecationWarning", True]]]
+
+
+def test_permute_is_a_deprecated_name_of_index_permuted():
+    """ctrng.cuda.permute gives the rows in IndexPermutation order, not
+    ctrng.permutation's: it warns, naming the function to call instead."""
+    import numpy as np
+    import pytest
+
+    import ctrng
+    import ctrng.cuda as cc
+
+    with pytest.warns(DeprecationWarning, match=r"ctrng\.cuda\.index_permuted"), pytest.raises(TypeError):
+        cc.permute(ctrng.Key(1), np.arange(4))  # a host array: refused after the warning
 
 
 def test_store_group_writes_each_element_once_in_every_form():

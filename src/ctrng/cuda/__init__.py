@@ -29,6 +29,7 @@ them) and take the key by value.
 from __future__ import annotations
 
 import functools
+import warnings
 
 import numpy as np
 from numba import cuda
@@ -49,7 +50,7 @@ from .kernels import (
 from .stores import store_group as store_group  # tests compile it alone
 
 __all__ = ["random_raw", "random", "uniform", "standard_normal", "normal", "integers", "bernoulli",
-           "index_permutation", "permute", "as_device_array"]
+           "index_permutation", "index_permuted", "permute", "as_device_array"]
 
 THREADS_PER_BLOCK = 256
 # Enough thread blocks to fill a large GPU; each thread then loops.
@@ -230,11 +231,12 @@ def index_permutation(key, n, start=0, count=None, out=None):
     return out if out is not None else flat
 
 
-def permute(key, x, out=None):
-    """The rows of the CUDA array `x` (axis 0) in the order of
-    ``ctrng.IndexPermutation(key, len(x))``: ``out[j] = x[p[j]]``, the same
-    as ``x[ctrng.IndexPermutation(key, len(x))[:]]`` on the CPU.  Each p[j]
-    is computed on the spot, once per row; nothing else is stored."""
+def index_permuted(key, x, out=None):
+    """The rows of the CUDA array `x` (axis 0) in index permutation order:
+    ``out[j] = x[p[j]]`` for ``p = ctrng.IndexPermutation(key, len(x))``,
+    the same as ``x[p[:]]`` on the CPU.  This is not the order of
+    ``ctrng.permutation(key, x)`` (a different map of the same key).  Each
+    p[j] is computed on the spot, once per row; nothing else is stored."""
     src = as_device_array(x)
     if src.ndim == 0:
         raise ValueError("x must have at least one dimension")
@@ -248,3 +250,11 @@ def permute(key, x, out=None):
         shape = (n, src.size // n)
         _permutation_launch("gather", IndexPermutation(key, n), n, src.reshape(shape), dst.reshape(shape))
     return out if out is not None else dst
+
+
+def permute(key, x, out=None):
+    """Deprecated name of :func:`index_permuted` (the rows of `x` in index
+    permutation order, not ``ctrng.permutation``'s order)."""
+    warnings.warn("ctrng.cuda.permute is deprecated: it is ctrng.cuda.index_permuted (the rows in "
+                  "ctrng.IndexPermutation order, not ctrng.permutation's)", DeprecationWarning, stacklevel=2)
+    return index_permuted(key, x, out)
