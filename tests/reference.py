@@ -2,9 +2,9 @@
 
 Nothing here imports ctrng: the ciphers are written from the Random123
 algorithm description (Salmon et al., "Parallel random numbers: as easy as
-1, 2, 3", SC'11, and the Random123 headers), the stream layout from SPEC.md
-("Stream layout, version 1") and the distribution mappings from their
-documented formulas.  The tests compare the C core against these.
+1, 2, 3", SC'11, and the Random123 headers), the stream layout from
+docs/guarantee.md ("Step 1: the layout is injective") and docs/contract.md
+("Raw words"), and the distribution mappings from their documented formulas.  The tests compare the C core against these.
 """
 
 from __future__ import annotations
@@ -128,7 +128,7 @@ CIPHERS = {"philox4x32": philox4x32, "philox4x64": philox4x64,
 
 
 # ---------------------------------------------------------------------------
-# Stream layout, version 1 (SPEC.md)
+# Stream layout, version 1 (docs/guarantee.md#step-1-the-layout-is-injective)
 # ---------------------------------------------------------------------------
 
 def layout_key(algorithm, root):
