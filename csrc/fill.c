@@ -8,10 +8,8 @@
 
 #include "kernels/kernels.h"
 
-/* A group is 64 bytes of stream: 4 blocks of a 4x32 cipher, 2 of a 4x64. */
-#define GROUP_BYTES 64
-/* Groups generated per pass: 4 KiB of raw words stay in L1. */
-#define CHUNK_GROUPS 64
+#define GROUP_BYTES CTRNG_GROUP_BYTES
+#define CHUNK_GROUPS CTRNG_CHUNK_GROUPS
 
 /* What fill.c needs of each kind, from the rows of kinds.h: stream bytes an
  * element consumes, bytes of an output value (0: ctrng_params.out_bytes),
@@ -45,27 +43,48 @@ static ctrng_fused_fn fused_for(const ctrng_kernels *k, const ctrng_stream *s, i
     return s->rounds <= f->max_rounds ? f->fn : NULL;
 }
 
+/* Redraw the elements of a call whose integer draws were rejected (rej,
+ * from element `first` on, written at dst) from their retry blocks, and
+ * clear the set.  Rare: out of line. */
+static __attribute__((noinline)) void redraw_rejected(const ctrng_stream *s, int kind, const ctrng_params *prm,
+                                                      uint64_t first, ctrng_rejects *rej, void *dst)
+{
+    for (size_t b = 0; b < CTRNG_CHUNK_ELEMENTS / 64; b++) {
+        for (uint64_t m = rej->bits[b]; m; m &= m - 1) {
+            size_t i = b * 64 + (size_t)__builtin_ctzll(m);
+            uint64_t v = prm->low + ctrng_integer_retry(s, kind, prm->range, first + i);
+            if (prm->out_bytes == 4)
+                ((uint32_t *)dst)[i] = (uint32_t)v;
+            else
+                ((uint64_t *)dst)[i] = v;
+        }
+        rej->bits[b] = 0;
+    }
+    rej->any = 0;
+}
+
 /* Elements of `groups` whole groups from group `group` on, into dst: raw
  * words straight from the cipher, cheap kinds through a fused kernel where
  * the table has one, other kinds through the transform and, when asked, the
- * affine map.  raw is scratch for CHUNK_GROUPS groups. */
+ * affine map; then the rare rejected integer draws redrawn.  raw is scratch
+ * for CHUNK_GROUPS groups, rej an empty set. */
 static void make_groups(const ctrng_kernels *k, const ctrng_stream *s, int kind, const ctrng_params *prm,
-                        uint64_t group, size_t groups, uint32_t *raw, void *dst)
+                        uint64_t group, size_t groups, uint32_t *raw, void *dst, ctrng_rejects *rej)
 {
     uint64_t group_blocks = GROUP_BYTES / (ctrng_is64(s->algorithm) ? 32 : 16);
+    size_t per_group = GROUP_BYTES / kind_facts[kind].unit_bytes;
     ctrng_fused_fn fused = fused_for(k, s, kind);
     if (fused) {
-        fused(s, prm, group * group_blocks, groups * group_blocks, group * (GROUP_BYTES / kind_facts[kind].unit_bytes), dst);
-        return;
-    }
-    if (kind == CTRNG_RAW32) {
+        fused(s, prm, group * group_blocks, groups * group_blocks, dst, rej);
+    } else if (kind == CTRNG_RAW32) {
         k->blocks[s->algorithm](s, group * group_blocks, groups * group_blocks, dst);
         return;
+    } else {
+        k->blocks[s->algorithm](s, group * group_blocks, groups * group_blocks, raw);
+        k->transform[kind](prm, raw, groups * per_group, dst, rej);
+        if (prm && prm->affine) k->affine(kind, prm, dst, groups * per_group);
     }
-    size_t per_group = GROUP_BYTES / kind_facts[kind].unit_bytes;
-    k->blocks[s->algorithm](s, group * group_blocks, groups * group_blocks, raw);
-    k->transform[kind](s, prm, raw, groups * per_group, group * per_group, dst);
-    if (prm && prm->affine) k->affine(kind, prm, dst, groups * per_group);
+    if (__builtin_expect(rej->any, 0)) redraw_rejected(s, kind, prm, group * per_group, rej, dst);
 }
 
 /* With CTRNG_FILL_STREAM, a call writing at least this many bytes of a kind
@@ -106,11 +125,12 @@ int ctrng_fill(const ctrng_stream *s, int kind, const ctrng_params *prm, uint64_
     _Alignas(64) uint32_t raw[CHUNK_GROUPS * GROUP_BYTES / 4];
     _Alignas(64) unsigned char tmp[GROUP_BYTES / 4 * 8];
     _Alignas(64) unsigned char stage[CHUNK_GROUPS * GROUP_BYTES / 4 * 8];
+    ctrng_rejects rej = {0};
     unsigned char *o = out;
 
     if (head && n) { /* partial first group */
         size_t take = per_group - head < n ? per_group - head : n;
-        make_groups(k, s, kind, prm, group, 1, raw, tmp);
+        make_groups(k, s, kind, prm, group, 1, raw, tmp, &rej);
         memcpy(o, tmp + head * osize, take * osize);
         o += take * osize;
         n -= take;
@@ -121,17 +141,17 @@ int ctrng_fill(const ctrng_stream *s, int kind, const ctrng_params *prm, uint64_
     while (n >= per_group) {
         size_t groups = n / per_group < CHUNK_GROUPS ? n / per_group : CHUNK_GROUPS;
         if (streaming) {
-            make_groups(k, s, kind, prm, group, groups, raw, stage);
+            make_groups(k, s, kind, prm, group, groups, raw, stage, &rej);
             k->stream_copy(o, stage, groups * per_group * osize);
         } else {
-            make_groups(k, s, kind, prm, group, groups, raw, o);
+            make_groups(k, s, kind, prm, group, groups, raw, o, &rej);
         }
         o += groups * per_group * osize;
         n -= groups * per_group;
         group += groups;
     }
     if (n) { /* partial last group */
-        make_groups(k, s, kind, prm, group, 1, raw, tmp);
+        make_groups(k, s, kind, prm, group, 1, raw, tmp, &rej);
         memcpy(o, tmp, n * osize);
     }
 #ifdef __SSE2__

@@ -44,10 +44,10 @@ typedef float v4f __attribute__((vector_size(16)));
 
 /* ---- raw words (used for the partial head and tail of a fill) ----------- */
 
-CTRNG_TARGET static void FN(raw32)(const ctrng_stream *s, const ctrng_params *prm,
-                                   const uint32_t *raw, size_t n, uint64_t first, void *out)
+CTRNG_TARGET static void FN(raw32)(const ctrng_params *prm, const uint32_t *raw, size_t n, void *out,
+                                   ctrng_rejects *rej)
 {
-    (void)s; (void)prm; (void)first;
+    (void)prm; (void)rej;
     memcpy(out, raw, n * 4);
 }
 
@@ -60,9 +60,8 @@ CTRNG_TARGET static void FN(raw32)(const ctrng_stream *s, const ctrng_params *pr
  * leave with the cipher's own stores instead of another pass over a
  * buffer. */
 typedef struct {
-    const ctrng_stream *s;
-    uint64_t first;     /* element index of word 0's value */
-    unsigned char *out; /* where it goes */
+    unsigned char *out; /* where word 0's value goes */
+    ctrng_rejects *rej; /* integers: rejected draws, by element from word 0's */
     int affine;         /* uniform: loc + scale * x, in the output's precision */
     float loc32, scale32;
     double loc64, scale64;
@@ -70,10 +69,10 @@ typedef struct {
     int bytes;              /* integers: 4 or 8 bytes each */
 } FN(sink);
 
-CTRNG_TARGET static inline FN(sink) FN(sink_for)(const ctrng_stream *s, const ctrng_params *prm, int kind,
-                                                 uint64_t first, void *out)
+CTRNG_TARGET static inline FN(sink) FN(sink_for)(const ctrng_params *prm, int kind, void *out,
+                                                 ctrng_rejects *rej)
 {
-    FN(sink) c = {.s = s, .first = first, .out = out};
+    FN(sink) c = {.out = out, .rej = rej};
     if (prm && (kind == CTRNG_UNIFORM_F32 || kind == CTRNG_UNIFORM_F64) && prm->affine) {
         c.affine = 1;
         c.loc32 = (float)prm->loc, c.scale32 = (float)prm->scale;
@@ -127,19 +126,13 @@ CTRNG_TARGET static inline void FN(store_u32_offsets)(void *out, size_t i, int b
     }
 }
 
-/* Redraw the values at elements i .. i + lanes - 1 whose lanes are set in
- * bad (rare: out of line). */
-static __attribute__((noinline)) void FN(fix_rejected)(const FN(sink) *c, int kind, size_t i,
-                                                       const uint64_t *bad, size_t lanes)
+/* Note the elements i .. i + lanes - 1 whose lanes are set in bad as
+ * rejected, for fill.c to redraw (rare: out of line). */
+static __attribute__((noinline)) void FN(reject)(const FN(sink) *c, size_t i, const uint64_t *bad, size_t lanes)
 {
-    for (size_t j = 0; j < lanes; j++) {
-        if (!bad[j]) continue;
-        uint64_t v = c->low + ctrng_integer_retry(c->s, kind, c->range, c->first + i + j);
-        if (c->bytes == 4)
-            ((uint32_t *)c->out)[i + j] = (uint32_t)v;
-        else
-            ((uint64_t *)c->out)[i + j] = v;
-    }
+    for (size_t j = 0; j < lanes; j++)
+        if (bad[j]) c->rej->bits[(i + j) / 64] |= UINT64_C(1) << ((i + j) % 64);
+    c->rej->any = 1;
 }
 
 /* 32-bit draws, range < 2^16: x m = b 2^16 + a with a, b < 2^32. */
@@ -154,7 +147,7 @@ CTRNG_TARGET static inline __attribute__((always_inline)) void FN(put_integers_3
     if (__builtin_expect(CTRNG_ANY8(bad), 0)) {
         uint64_t b64[8];
         for (int j = 0; j < 8; j++) b64[j] = bad[j];
-        FN(fix_rejected)(c, CTRNG_INTEGERS_32, w, b64, 8);
+        FN(reject)(c, w, b64, 8);
     }
 }
 
@@ -179,7 +172,7 @@ CTRNG_TARGET static inline __attribute__((always_inline)) void FN(put_integers_6
     if (__builtin_expect(CTRNG_ANY4(bad), 0)) {
         uint64_t b64[4];
         for (int j = 0; j < 4; j++) b64[j] = bad[j];
-        FN(fix_rejected)(c, CTRNG_INTEGERS_64, i, b64, 4);
+        FN(reject)(c, i, b64, 4);
     }
 }
 
@@ -192,10 +185,10 @@ CTRNG_TARGET static inline __attribute__((always_inline)) void FN(put_integers_6
  * values from n * unit_bytes / 4 raw words. */
 #define PUT_TRANSFORM(NAME, name, unit_bytes, value, out_bytes, range_bits, put, streams)        \
     CTRNG_IF(put)(                                                                               \
-    CTRNG_TARGET static void FN(name)(const ctrng_stream *s, const ctrng_params *prm,            \
-                                      const uint32_t *raw, size_t n, uint64_t first, void *out)  \
+    CTRNG_TARGET static void FN(name)(const ctrng_params *prm, const uint32_t *raw, size_t n,    \
+                                      void *out, ctrng_rejects *rej)                             \
     {                                                                                            \
-        FN(sink) c = FN(sink_for)(s, prm, CTRNG_##NAME, first, out);                             \
+        FN(sink) c = FN(sink_for)(prm, CTRNG_##NAME, out, rej);                                  \
         for (size_t w = 0; w < n * (unit_bytes / 4); w += 8)                                     \
             FN(put_##name)(&c, w, LOAD(v8u, raw + w));                                           \
     })
@@ -267,10 +260,10 @@ CTRNG_TARGET static inline v4d FN(neg2log_f64)(v4d x, v4i e)
         sinv = (CT)(b_ ^ (((q) & 2) << (shift)));                       \
     } while (0)
 
-CTRNG_TARGET static void FN(normal_f32)(const ctrng_stream *s, const ctrng_params *prm,
-                                        const uint32_t *raw, size_t n, uint64_t first, void *out)
+CTRNG_TARGET static void FN(normal_f32)(const ctrng_params *prm, const uint32_t *raw, size_t n, void *out,
+                                        ctrng_rejects *rej)
 {
-    (void)s; (void)prm; (void)first;
+    (void)prm; (void)rej;
     float *o = out;
     for (size_t i = 0; i < n; i += 16) {
         /* Pairs are (de)interleaved within 128-bit halves only, pairs
@@ -296,10 +289,10 @@ CTRNG_TARGET static void FN(normal_f32)(const ctrng_stream *s, const ctrng_param
     }
 }
 
-CTRNG_TARGET static void FN(normal_f64)(const ctrng_stream *s, const ctrng_params *prm,
-                                        const uint32_t *raw, size_t n, uint64_t first, void *out)
+CTRNG_TARGET static void FN(normal_f64)(const ctrng_params *prm, const uint32_t *raw, size_t n, void *out,
+                                        ctrng_rejects *rej)
 {
-    (void)s; (void)prm; (void)first;
+    (void)prm; (void)rej;
     double *o = out;
     for (size_t i = 0; i < n; i += 8) {
         v4u A = LOAD(v4u, raw + 2 * i), B = LOAD(v4u, raw + 2 * i + 8);
@@ -437,32 +430,35 @@ CTRNG_TARGET static inline void FN(truncnorm)(const ctrng_params *prm, const uin
     }
 }
 
-CTRNG_TARGET static void FN(truncnorm_f32)(const ctrng_stream *s, const ctrng_params *prm,
-                                           const uint32_t *raw, size_t n, uint64_t first, void *out)
+CTRNG_TARGET static void FN(truncnorm_f32)(const ctrng_params *prm, const uint32_t *raw, size_t n, void *out,
+                                           ctrng_rejects *rej)
 {
-    (void)s; (void)first;
+    (void)rej;
     FN(truncnorm)(prm, raw, n, out, 1);
 }
 
-CTRNG_TARGET static void FN(truncnorm_f64)(const ctrng_stream *s, const ctrng_params *prm,
-                                           const uint32_t *raw, size_t n, uint64_t first, void *out)
+CTRNG_TARGET static void FN(truncnorm_f64)(const ctrng_params *prm, const uint32_t *raw, size_t n, void *out,
+                                           ctrng_rejects *rej)
 {
-    (void)s; (void)first;
+    (void)rej;
     FN(truncnorm)(prm, raw, n, out, 0);
 }
 
 /* ---- bounded integers from 128-bit draws ----------------------------------- */
 
-/* 128-bit draws: rare (ranges of 2^32 or more), kept scalar. */
-CTRNG_TARGET static void FN(integers_128)(const ctrng_stream *s, const ctrng_params *prm,
-                                          const uint32_t *raw, size_t n, uint64_t first, void *out)
+/* 128-bit draws: rare (ranges of 2^32 or more), kept scalar; rejected ones
+ * noted for fill.c to redraw. */
+CTRNG_TARGET static void FN(integers_128)(const ctrng_params *prm, const uint32_t *raw, size_t n, void *out,
+                                          ctrng_rejects *rej)
 {
     ctrng_u128 t = ctrng_lemire128_threshold(prm->range);
     for (size_t i = 0; i < n; i++) {
         uint64_t x[2], off;
         memcpy(x, raw + 4 * i, 16);
-        if (!ctrng_lemire128(x[0], x[1], prm->range, t, &off))
-            off = ctrng_integer_retry(s, CTRNG_INTEGERS_128, prm->range, first + i);
+        if (!ctrng_lemire128(x[0], x[1], prm->range, t, &off)) {
+            rej->bits[i / 64] |= UINT64_C(1) << (i % 64);
+            rej->any = 1;
+        }
         uint64_t v = prm->low + off;
         if (prm->out_bytes == 4)
             ((uint32_t *)out)[i] = (uint32_t)v;
@@ -471,10 +467,10 @@ CTRNG_TARGET static void FN(integers_128)(const ctrng_stream *s, const ctrng_par
     }
 }
 
-CTRNG_TARGET static void FN(bernoulli)(const ctrng_stream *s, const ctrng_params *prm,
-                                       const uint32_t *raw, size_t n, uint64_t first, void *out)
+CTRNG_TARGET static void FN(bernoulli)(const ctrng_params *prm, const uint32_t *raw, size_t n, void *out,
+                                       ctrng_rejects *rej)
 {
-    (void)s; (void)first;
+    (void)rej;
     uint8_t *o = out;
     for (size_t i = 0; i < n; i++) {
         uint64_t x;

@@ -170,11 +170,11 @@ CTRNG_TARGET static void philox4x32_blocks(const ctrng_stream *s, uint64_t block
  * (kinds.h's `put` column). */
 #define PHILOX4X32_FUSED(NAME, name, unit_bytes, value, out_bytes, range_bits, put, streams)    \
     CTRNG_IF(put)(                                                                               \
-    CTRNG_TARGET static void philox4x32_fused_##name(const ctrng_stream *s, const ctrng_params *prm,   \
-                                               uint64_t block, size_t nblocks, uint64_t first,   \
-                                               void *out)                                        \
+    CTRNG_TARGET static void philox4x32_fused_##name(const ctrng_stream *s, const ctrng_params *prm, \
+                                                     uint64_t block, size_t nblocks, void *out,  \
+                                                     ctrng_rejects *rej)                         \
     {                                                                                            \
-        sink_avx2 c = sink_for_avx2(s, prm, CTRNG_##NAME, first, out);                           \
+        sink_avx2 c = sink_for_avx2(prm, CTRNG_##NAME, out, rej);                                \
         philox4x32_run(s, block, nblocks, &c, CTRNG_##NAME);                                     \
     })
 CTRNG_KINDS(PHILOX4X32_FUSED)

@@ -18,12 +18,29 @@ static inline int ctrng_is64(int algorithm)
 typedef void (*ctrng_blocks_fn)(const ctrng_stream *s, uint64_t block,
                                 size_t nblocks, uint32_t *out);
 
+/* fill.c cuts a request into groups of 64 stream bytes (4 blocks of a 4x32
+ * cipher, 2 of a 4x64) and generates at most CTRNG_CHUNK_GROUPS of them a
+ * call (4 KiB of raw words stay in L1). */
+#define CTRNG_GROUP_BYTES 64
+#define CTRNG_CHUNK_GROUPS 64
+/* The most elements one call makes (no kind consumes less than a word). */
+#define CTRNG_CHUNK_ELEMENTS (CTRNG_CHUNK_GROUPS * CTRNG_GROUP_BYTES / 4)
+
+/* The elements of one call whose integer draw was rejected, one bit each by
+ * element index from the call's first: the transforms and fused kernels set
+ * them, and fill.c, which knows the stream, redraws those elements from
+ * their retry blocks (ctrng_integer_retry) and clears the set.  Rejections
+ * are rare, so `any` spares the common path a scan. */
+typedef struct {
+    int any;
+    uint64_t bits[CTRNG_CHUNK_ELEMENTS / 64];
+} ctrng_rejects;
+
 /* Turn raw stream bytes into n elements (n * bytes-per-element is a multiple
- * of 64).  first is the index of the first element, for the rare integer
- * retries that read the reserved part of the stream. */
-typedef void (*ctrng_transform_fn)(const ctrng_stream *s, const ctrng_params *prm,
-                                   const uint32_t *raw, size_t n, uint64_t first,
-                                   void *out);
+ * of 64), noting rejected integer draws in rej.  Transforms see only bytes,
+ * never the stream or the cipher. */
+typedef void (*ctrng_transform_fn)(const ctrng_params *prm, const uint32_t *raw, size_t n, void *out,
+                                   ctrng_rejects *rej);
 
 /* loc + scale * x over n finished normal values (still in L1), in their
  * precision: x * scale, then + loc (uniform values get it as they are made). */
@@ -36,11 +53,12 @@ typedef void (*ctrng_ndtri_fn)(const double *p, size_t n, double *out);
  * before it returns). */
 typedef void (*ctrng_copy_fn)(void *dst, const void *src, size_t bytes);
 
-/* A cipher's blocks [block, block + nblocks), nblocks whole 64-byte groups,
- * made into the values of one cheap kind as the cipher stores them (the put
- * steps of transforms.h); first is the element index of the first value. */
+/* A cipher's blocks [block, block + nblocks), nblocks whole groups, made
+ * into the values of one cheap kind as the cipher stores them (the put steps
+ * of transforms.h), rejected integer draws noted in rej as a transform
+ * notes them. */
 typedef void (*ctrng_fused_fn)(const ctrng_stream *s, const ctrng_params *prm, uint64_t block,
-                               size_t nblocks, uint64_t first, void *out);
+                               size_t nblocks, void *out, ctrng_rejects *rej);
 
 /* A table's fused kernel for one cipher and kind: fn (NULL where there is
  * none) runs streams of at most max_rounds rounds. */
