@@ -47,8 +47,8 @@ CTRNG_TARGET static inline void counter8(uint64_t p, __m256i *lo, __m256i *hi)
  * lo(product) in place and hi(product) one shift away, and the high halves
  * (garbage) are never read, since vpmuludq ignores them.  Written in
  * assembly because GCC, given the same round in intrinsics, keeps the
- * multipliers in memory and spills state: a load or store for every two
- * instructions, and 30 % slower.  Eight instructions, no moves; the new
+ * multipliers in memory and spills state (a load or store for every two
+ * instructions), which measured slower.  Eight instructions, no moves; the new
  * words come out renamed: (x0, x1, x2, x3) = (a2, a0, a1, t). */
 #define PHILOX_ROUND(x0, x1, x2, x3, K0, K1)                                          \
     do {                                                                              \
@@ -133,8 +133,8 @@ philox4x32_passes(const ctrng_stream *s, uint64_t block, size_t nblocks, const s
 /* Two instances, one for every kind: ten rounds as a compile-time constant
  * (the rounds unroll and the renaming costs no moves) and any count up to
  * 64.  (One instance per kind and round count as well measured no faster,
- * and made this file take five times as long to compile with the
- * sanitizers.) */
+ * and made this file much slower to compile, with the sanitizers most of
+ * all.) */
 CTRNG_TARGET static __attribute__((noinline)) size_t
 philox4x32_10(const ctrng_stream *s, uint64_t block, size_t nblocks, const sink_avx2 *c, int kind)
 {
@@ -274,8 +274,8 @@ CTRNG_TARGET void ctrng_threefry4x64_blocks_avx2(const ctrng_stream *s, uint64_t
     ctrng_blocks_portable(s, block + i, nblocks - i, out + 8 * i);
 }
 
-/* 32-byte non-temporal stores: on Zen 3, uniform float fills into 40-80 MB
- * arrays take 13 % less time than with 16-byte ones. */
+/* 32-byte non-temporal stores: large uniform float fills measured faster
+ * with them than with 16-byte ones. */
 CTRNG_TARGET void ctrng_stream_copy_avx2(void *dst, const void *src, size_t bytes)
 {
     unsigned char *d = dst;
