@@ -83,7 +83,7 @@ def host_overheads(key, cupy, calls):
     tiny = cuda.device_array(256, np.float32)
     words = cc._words(key)
     kind = ctrng._core.kinds.UNIFORM_F32
-    kernel = cc._block_kernel(kind, cc.element_bits(kind), int(words[0]), int(words[1]), False, np.dtype(np.float32),
+    kernel = cc._fill_kernel(kind, cc.element_bits(kind), int(words[0]), int(words[1]), False, np.dtype(np.float32),
                               cc.THREADS_PER_BLOCK)
     rows = {"ctrng.cuda.random": lambda: cc.random(key, out=tiny),
             "its kernel, arguments built once": lambda: kernel[1, cc.THREADS_PER_BLOCK](

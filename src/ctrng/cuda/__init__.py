@@ -20,7 +20,7 @@ public functions: argument checks through ctrng._core.checks, launches).
 The kernels are thin users of the device functions in :mod:`ctrng.numba`:
 one thread computes one cipher block and writes every element made from it,
 16 bytes a store where the output allows, or through shared memory where a
-block's elements take more than 16 bytes (only integers of spans over
+cipher block's elements take more than 16 bytes (only integers of spans over
 2**32, which take 128 bits each, run one thread per element).  The kernels
 are compiled for one cipher and round count (on the first call that needs
 them) and take the key by value.
@@ -42,7 +42,7 @@ from ..numba import index_permutation_params, stream_words
 from ..numba._device import U64, lemire_threshold
 from ..shuffle.index_permutation import IndexPermutation
 from .kernels import (
-    _block_kernel,
+    _fill_kernel,
     _permutation_kernels,
     _wide_integers_kernel,
     element_bits,
@@ -53,7 +53,7 @@ __all__ = ["random_raw", "random", "uniform", "standard_normal", "normal", "inte
            "index_permutation", "index_permuted", "permute", "as_device_array"]
 
 THREADS_PER_BLOCK = 256
-# Enough thread blocks to fill a large GPU; each thread then loops.
+# Enough thread blocks in a grid to fill a large GPU; each thread then loops.
 MAX_GRID = 65536
 
 
@@ -63,7 +63,7 @@ def truncated_normal_fill(key, start, args, out):
     std) as that function computes them."""
     dt = as_device_array(out).dtype
     kind = kinds.TRUNCNORM_F32 if dt == np.float32 else kinds.TRUNCNORM_F64
-    _fill_blocks(kind, key, None, start, dt, out, args)
+    _fill(kind, key, None, start, dt, out, args)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -126,9 +126,9 @@ def _check(key, start, n, kind, words=1):
     return start
 
 
-def _fill_blocks(dist, key, n, start, dt, out, prm=(0.0, 1.0), option=False, words=1):
+def _fill(dist, key, n, start, dt, out, prm=(0.0, 1.0), option=False, words=1):
     """Fill `out` (or a new array of n elements of dt) with elements [start,
-    ...) of distribution `dist` by its block kernel (raw words: `words`
+    ...) of distribution `dist` by its fill kernel (one thread a cipher block) (raw words: `words`
     32-bit words an element); prm and option as kernels._TRANSFORMS says
     (the default prm: loc 0, scale 1)."""
     bits = element_bits(dist, words)
@@ -136,26 +136,27 @@ def _fill_blocks(dist, key, n, start, dt, out, prm=(0.0, 1.0), option=False, wor
     start = _check(key, start, flat.size, dist, words)
     if flat.size:
         per = key.block_bytes * 8 // bits
-        first_block, skip = divmod(start, per)
-        nblocks = (skip + flat.size + per - 1) // per
+        first_cipher_block, skip = divmod(start, per)
+        cipher_blocks = (skip + flat.size + per - 1) // per
         stream = _words(key)
         target = flat.view(np.uint8) if dt == np.bool_ else flat
-        kernel = _block_kernel(dist, bits, int(stream[0]), int(stream[1]), option, target.dtype, THREADS_PER_BLOCK)
-        _launch(kernel, nblocks, stream, U64(first_block), skip, flat.size, prm, target, _aligned(target, skip))
+        kernel = _fill_kernel(dist, bits, int(stream[0]), int(stream[1]), option, target.dtype, THREADS_PER_BLOCK)
+        _launch(kernel, cipher_blocks, stream, U64(first_cipher_block), skip, flat.size, prm, target,
+                _aligned(target, skip))
     return out if out is not None else flat
 
 
 def random_raw(key, n=None, start=0, dtype=np.uint32, out=None):
     """Raw words on the GPU; the same bits as ctrng.random_raw."""
     dt = checks.check_dtype(dtype, (np.uint32, np.uint64), "random_raw")
-    return _fill_blocks(kinds.RAW32, key, n, start, dt, out, words=dt.itemsize // kinds.UNIT_BYTES[kinds.RAW32])
+    return _fill(kinds.RAW32, key, n, start, dt, out, words=dt.itemsize // kinds.UNIT_BYTES[kinds.RAW32])
 
 
 def random(key, n=None, start=0, dtype=np.float32, out=None):
     """Uniform floats in [0, 1) on the GPU (default float32); the same bits
     as ctrng.random."""
     dt = checks.check_dtype(dtype, (np.float32, np.float64), "random")
-    return _fill_blocks(stateless.float_kind(True, dt), key, n, start, dt, out)
+    return _fill(stateless.float_kind(True, dt), key, n, start, dt, out)
 
 
 def uniform(key, low=0.0, high=1.0, n=None, start=0, dtype=np.float32, out=None):
@@ -164,7 +165,7 @@ def uniform(key, low=0.0, high=1.0, n=None, start=0, dtype=np.float32, out=None)
     dt = checks.check_dtype(dtype, (np.float32, np.float64), "uniform")
     low, high = checks.check_interval(low, high, dt)
     prm = (dt.type(low), dt.type(high - low))
-    return _fill_blocks(stateless.float_kind(True, dt), key, n, start, dt, out, prm, True)
+    return _fill(stateless.float_kind(True, dt), key, n, start, dt, out, prm, True)
 
 
 def normal(key, loc=0.0, scale=1.0, n=None, start=0, dtype=np.float32, out=None):
@@ -173,14 +174,14 @@ def normal(key, loc=0.0, scale=1.0, n=None, start=0, dtype=np.float32, out=None)
     dt = checks.check_dtype(dtype, (np.float32, np.float64), "normal")
     loc, scale = checks.check_loc_scale(loc, scale, dt)
     prm = (dt.type(loc), dt.type(scale))
-    return _fill_blocks(stateless.float_kind(False, dt), key, n, start, dt, out, prm, True)
+    return _fill(stateless.float_kind(False, dt), key, n, start, dt, out, prm, True)
 
 
 def standard_normal(key, n=None, start=0, dtype=np.float32, out=None):
     """Standard normal variates on the GPU (default float32), by the same
     Box-Muller as ctrng.standard_normal."""
     dt = checks.check_dtype(dtype, (np.float32, np.float64), "standard_normal")
-    return _fill_blocks(stateless.float_kind(False, dt), key, n, start, dt, out)
+    return _fill(stateless.float_kind(False, dt), key, n, start, dt, out)
 
 
 def integers(key, low, high, n=None, start=0, dtype=np.int64, out=None):
@@ -191,7 +192,7 @@ def integers(key, low, high, n=None, start=0, dtype=np.int64, out=None):
     signed = dt.kind == "i"
     if kind != kinds.INTEGERS_128:
         threshold = lemire_threshold(element_bits(kind), U64(prm.range) + U64(1))
-        return _fill_blocks(kind, key, n, start, dt, out, (U64(prm.range), threshold, U64(prm.low)), signed)
+        return _fill(kind, key, n, start, dt, out, (U64(prm.range), threshold, U64(prm.low)), signed)
     flat = _device_out(out, n, dt)
     start = _check(key, start, flat.size, kind)
     if flat.size:
@@ -206,7 +207,7 @@ def bernoulli(key, p, n=None, start=0, dtype=np.uint8, out=None):
     ctrng.bernoulli."""
     dt = checks.check_dtype(dtype, (np.bool_, np.uint8), "bernoulli")
     prm = stateless.bernoulli_params(p)
-    return _fill_blocks(kinds.BERNOULLI, key, n, start, dt, out, (U64(prm.threshold), U64(bool(prm.certain))))
+    return _fill(kinds.BERNOULLI, key, n, start, dt, out, (U64(prm.threshold), U64(bool(prm.certain))))
 
 
 # -- index permutations ---------------------------------------------------------

@@ -81,10 +81,10 @@ def _doubled(half, n):
 
 
 def _group_size(per, itemsize):
-    """Elements a whole block is written in groups of: the whole block where
-    it is a whole number of 16-byte stores (one group: no loop over the
-    block's words, whose index would then be known only at run time), else
-    pairs."""
+    """Elements a whole cipher block is written in groups of: the whole
+    cipher block where it is a whole number of 16-byte stores (one group: no
+    loop over its words, whose index would then be known only at run time),
+    else pairs."""
     return per if itemsize in (4, 8) and per * itemsize % 16 == 0 else 2
 
 
@@ -180,18 +180,18 @@ _TRANSFORMS = {
 
 
 @functools.lru_cache(maxsize=None)
-def _block_kernel(dist, bits, alg, rounds, option, dtype, threads):
-    """The kernel writing elements [first_block * per + skip, ... + n) of
-    distribution `dist`, `bits` stream bits each (element_bits), into an
-    array of `dtype`, one thread per cipher
-    block, compiled for one cipher and round count (the algorithm dispatch
+def _fill_kernel(dist, bits, alg, rounds, option, dtype, threads):
+    """The kernel writing elements [first_cipher_block * per + skip, ... +
+    n) of distribution `dist`, `bits` stream bits each (element_bits), into
+    an array of `dtype`, one thread per cipher block, compiled for one
+    cipher and round count (the algorithm dispatch
     and the round loop then vanish: about 2.5x faster on an H100 than
     reading them from `words` at run time) and for `option` (see
     _TRANSFORMS).  `aligned`: element -skip of `out` is on a 16-byte
     boundary (see store_group).
 
-    Where a block's elements take more than 16 bytes (32 or 64), a thread's
-    vector stores would be that far apart, and a warp's store would cover
+    Where a cipher block's elements take more than 16 bytes (32 or 64), a
+    thread's vector stores would be that far apart, and a warp's store would cover
     each 32-byte sector in halves or quarters: measured on an H100, two
     16-byte stores a thread 32 bytes apart write at half the bandwidth of
     stores covering 512 contiguous bytes a warp.  There, the thread block
@@ -208,15 +208,15 @@ def _block_kernel(dist, bits, alg, rounds, option, dtype, threads):
     alg = U64(alg)
 
     @register_jitable
-    def write_block(words, first_block, skip, n, prm, out, aligned, bi):
-        """The elements of the range's cipher block bi that fall in out."""
-        p = first_block + U64(bi)
+    def write_cipher_block(words, first_cipher_block, skip, n, prm, out, aligned, c):
+        """The elements of the range's cipher block c that fall in out."""
+        p = first_cipher_block + U64(c)
         b = block_of(alg, rounds, words, p)
-        base = bi * per - skip
+        base = c * per - skip
         pos = p * U64(per)  # the stream's element at word 0 (integers' retries need it)
-        # All but the first and last block take the branch with no bounds
-        # tests: written as one loop with `whole or 0 <= ...`, the tests
-        # compile to 64-bit compares for every element of every block.
+        # All but the first and last cipher block take the branch with no
+        # bounds tests: written as one loop with `whole or 0 <= ...`, the
+        # tests compile to 64-bit compares for every element of every one.
         if 0 <= base and base + per <= n:
             for w in range(0, per, size):
                 store_group(out, base + w, group(b, w, prm, words, pos), aligned)
@@ -234,34 +234,34 @@ def _block_kernel(dist, bits, alg, rounds, option, dtype, threads):
 
     if size * dtype.itemsize <= 16:
         @cuda.jit
-        def kernel(words, first_block, skip, n, prm, out, aligned):
-            nblocks = (skip + n + per - 1) // per
-            for bi in range(cuda.grid(1), nblocks, cuda.gridsize(1)):
-                write_block(words, first_block, skip, n, prm, out, aligned, bi)
+        def kernel(words, first_cipher_block, skip, n, prm, out, aligned):
+            cipher_blocks = (skip + n + per - 1) // per
+            for c in range(cuda.grid(1), cipher_blocks, cuda.gridsize(1)):
+                write_cipher_block(words, first_cipher_block, skip, n, prm, out, aligned, c)
         return kernel
 
     span = threads * per  # elements of a thread block's cipher blocks
     element = from_dtype(dtype)
 
     @cuda.jit
-    def staged(words, first_block, skip, n, prm, out, aligned):
+    def staged(words, first_cipher_block, skip, n, prm, out, aligned):
         stage = cuda.shared.array(span, element)
-        nblocks = (skip + n + per - 1) // per
+        cipher_blocks = (skip + n + per - 1) // per
         me = cuda.threadIdx.x
-        for first in range(cuda.blockIdx.x * threads, nblocks, cuda.gridDim.x * threads):
-            lo = first * per - skip  # the element of `out` at the first block's word 0
+        for first in range(cuda.blockIdx.x * threads, cipher_blocks, cuda.gridDim.x * threads):
+            lo = first * per - skip  # the element of `out` at word 0 of cipher block `first`
             # the same for the whole thread block; any alignment (element stores)
             if 0 <= lo and lo + span <= n:
-                p = first_block + U64(first + me)
+                p = first_cipher_block + U64(first + me)
                 b = block_of(alg, rounds, words, p)
-                # the whole block is one group here (size == per: see _group_size)
+                # the whole cipher block is one group here (size == per: see _group_size)
                 store_group(stage, me * per, group(b, 0, prm, words, p * U64(per)), False)
                 cuda.syncthreads()
                 for k in range(per):  # consecutive threads, consecutive elements
                     out[lo + me + k * threads] = stage[me + k * threads]
                 cuda.syncthreads()
-            elif first + me < nblocks:
-                write_block(words, first_block, skip, n, prm, out, aligned, first + me)
+            elif first + me < cipher_blocks:
+                write_cipher_block(words, first_cipher_block, skip, n, prm, out, aligned, first + me)
     return staged
 
 
@@ -293,10 +293,10 @@ def _permutation_kernels(rounds, tile):
     @cuda.jit
     def gather(params, src, out):
         """out row j = src row p[j].  A thread block takes `tile` rows at a
-        time: each thread walks to the source of one row, then the block
-        copies the rows with consecutive threads on consecutive elements, so
-        the writes, and the reads within a row, coalesce, and p[j] is
-        computed once per row, not once per element."""
+        time: each thread walks to the source of one row, then the thread
+        block copies the rows with consecutive threads on consecutive
+        elements, so the writes, and the reads within a row, coalesce, and
+        p[j] is computed once per row, not once per element."""
         source = cuda.shared.array(tile, np.int64)
         n, width = src.shape[0], U64(src.shape[1])
         me = cuda.threadIdx.x

@@ -18,7 +18,7 @@ def store_group(out, i, values, aligned):
     of 16-byte chunks, each chunk is one vector store.  Where each thread of
     a warp stores one chunk, the warp's store covers whole 32-byte sectors;
     scalar stores 16 bytes apart, or two chunks a thread 32 bytes apart,
-    cover each sector in pieces (see _block_kernel).  (This Python body is
+    cover each sector in pieces (see kernels._fill_kernel).  (This Python body is
     what the CUDA simulator runs.)"""
     for k, v in enumerate(values):
         out[i + k] = v
