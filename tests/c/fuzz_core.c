@@ -51,6 +51,12 @@ static uint64_t current_seed;
         }                                                                                  \
     } while (0)
 
+/* Stream bytes per element and output bytes of each kind, restated here on
+ * purpose instead of read from csrc/kinds.h: the driver's element counts
+ * and guard checks then rest on what each kind should be, not on the table
+ * under test (a wrong row could not vouch for itself).  Both are pinned to
+ * the table by tests/core/test_kinds.py, which parses this initializer and
+ * the out_size switch below: keep them in these shapes. */
 static const int unit_bytes[CTRNG_NKINDS] = {4, 4, 8, 4, 8, 4, 8, 16, 8, 8, 8};
 
 static size_t out_size(int kind, const ctrng_params *prm)
