@@ -593,15 +593,15 @@ _RACE = """
 import sys, threading
 import numpy as np
 import ctrng
-from ctrng._core import threads
+from ctrng._core import threads as pool
 sys.setswitchinterval(1e-6)
 key = ctrng.Key(3)
-threads._DEFAULT_THREADS = 16
+pool._DEFAULT_THREADS = 16
 sizes = [(2 + i) << 17 for i in range(8)]
 expected = [ctrng.random(key, n, threads=1) for n in sizes]
 failures = 0
 for trial in range({trials}):
-    threads._forget_pool_after_fork()
+    pool._forget_pool_after_fork()
     errors = []
     barrier = threading.Barrier(8)
     def work(i):

@@ -21,25 +21,21 @@ leaves the bit generator at the end, and ``spawn`` (NumPy's
 
 from __future__ import annotations
 
-import ctypes
 import functools
 import operator
 import threading
 
 import numpy as np
 
-from ._core.bridge import ffi, lib, stream_length
+from ._core import bridge
+from ._core.bridge import stream_length
 from ._core.checks import check_fields, check_int
-from ._core.kinds import RAW32
+from ._core.kinds import RAW32, WORD_BYTES
 from .generator import SPAWN_FANOUT, spawn_keys
 from .key import Key, _key_from_dict
 from .stateless import random_raw
 
 __all__ = ["Philox4x32", "Philox4x64", "Threefry4x32", "Threefry4x64"]
-
-_capsule_pointer = ctypes.pythonapi.PyCapsule_GetPointer
-_capsule_pointer.restype = ctypes.c_void_p
-_capsule_pointer.argtypes = [ctypes.py_object, ctypes.c_char_p]
 
 # NumPy's draws through a bit generator positioned within this many words of
 # the end of its stream check, when they finish, that they did not pass it.
@@ -98,20 +94,16 @@ class _StreamBitGenerator(np.random.BitGenerator):
             key = Key(root, rank=rank, stream=stream, algorithm=self.algorithm)
         self._key = key
         self._spawned = 0
-        self._words_per_block = key.block_bytes // 4
+        self._words_per_block = key.block_bytes // WORD_BYTES
         self._length = stream_length(key, RAW32)
         self._lock = _StreamLock()
-        self._cstate = ffi.new("ctrng_bitgen_state *")
-        self._cstate.stream = key.cstream()[0]
-        self._bitgen = ffi.cast("ctrng_bitgen *", _capsule_pointer(self.capsule, b"BitGenerator"))
+        self._bitgen, self._cstate = bridge.bitgen_attach(self.capsule, key.cstream())
         self._seek(0)
 
     def _seek(self, position):
         """Put the cursor at word `position` (the end of the stream at most)."""
         block = min(position // self._words_per_block, (1 << 64) - 1)  # the end: after block 2**64 - 1
-        err = lib.ctrng_bitgen_init(self._bitgen, self._cstate, block, position - block * self._words_per_block)
-        if err:  # pragma: no cover - the key was validated
-            raise RuntimeError(f"ctrng_bitgen_init failed ({err})")
+        bridge.bitgen_seek(self._bitgen, self._cstate, block, position - block * self._words_per_block)
         self._lock.check_with(self._check_end if self._length - position <= CHECKED_WORDS else None)
 
     def _check_end(self, *exc_info):
@@ -165,7 +157,7 @@ class _StreamBitGenerator(np.random.BitGenerator):
         spawned = check_int(value.get("spawned", 0), "spawned", SPAWN_FANOUT + 1)
         with self._lock:
             self._key, self._spawned = key, spawned
-            self._cstate.stream = key.cstream()[0]
+            bridge.bitgen_set_stream(self._cstate, key.cstream())
             self._seek(position)
 
     def spawn(self, n_children):

@@ -35,7 +35,7 @@ ctrng.jax computes the same hash inside ``jax.jit`` (its split and fold_in).
 
 from __future__ import annotations
 
-from ._core.bridge import ffi, lib
+from ._core import bridge
 
 __all__ = ["FANOUT", "CHILD", "FOLD_IN", "tree_stream", "derived_root"]
 
@@ -47,6 +47,7 @@ IV = (0x243F6A88, 0x85A308D3, 0x13198A2E, 0x03707344)  # the first fraction word
 OUT = 0x6F757470  # "outp"
 CHILD, FOLD_IN = 1, 2
 _M32 = 0xFFFFFFFF
+_THREEFRY4X32 = bridge.ALGORITHM_CODES["threefry4x32"]
 
 
 def tree_stream(stream, j):
@@ -60,9 +61,7 @@ def tree_stream(stream, j):
 
 def threefry4x32_20(counter, key):
     """One Threefry4x32-20 block (four ints) of four 32-bit counter and key words."""
-    out = ffi.new("uint64_t[4]")
-    lib.ctrng_block(lib.CTRNG_THREEFRY4X32, 20, list(counter), list(key), out)
-    return tuple(out)
+    return bridge.block(_THREEFRY4X32, 20, counter, key)
 
 
 def message(algorithm_code, rounds, root_words, rank, stream, kind, data):

@@ -51,10 +51,8 @@ import math
 import numpy as np
 
 from ._core import bridge, kinds
-from ._core.bridge import ffi, lib
 from ._core.checks import check_interval, check_loc_scale, check_shape, real
 from ._core.shards import block_spans, fill_runs
-from ._core.threads import resolve_threads, run_pieces
 from .key import DEFAULT_ALGORITHM, Key, check_key
 from .stateless import normal, uniform
 
@@ -293,14 +291,7 @@ def ndtri(p):
     AS 241, about 1e-16 relative; the C core's, as trunc_normal_ uses it)."""
     p = np.ascontiguousarray(p, np.float64)
     out = np.empty_like(p)
-    flat_p, flat_out = p.reshape(-1), out.reshape(-1)
-
-    def piece(lo, hi):
-        bridge.check(lib.ctrng_ndtri(ffi.from_buffer("double[]", flat_p[lo:hi]), hi - lo,
-                                    ffi.from_buffer("double[]", flat_out[lo:hi], require_writable=True),
-                                    lib.CTRNG_ISA_AUTO))
-
-    run_pieces(p.size, resolve_threads(None, p.size), piece)
+    bridge.ndtri(p.reshape(-1), out.reshape(-1))
     return out
 
 
@@ -335,10 +326,7 @@ def truncnorm_params(mean, std, a, b, dt=np.float64):
     if not phi - plo > 0:
         raise ValueError(f"[a, b] = [{a}, {b}] lies too far in the tail of N({mean}, {std}^2): "
                          "its probability underflows in float64 (beyond about 38 standard deviations)")
-    prm = ffi.new("ctrng_params *")
-    prm.plo, prm.width, prm.flip, prm.alpha, prm.beta, prm.loc, prm.scale = \
-        plo, phi - plo, flip, alpha, beta, mean, std
-    return prm
+    return bridge.truncnorm_params(plo, phi - plo, flip, alpha, beta, mean, std)
 
 
 def trunc_normal_(array, key, mean=0.0, std=1.0, a=-2.0, b=2.0, *, full_shape=None, index=None):
@@ -365,8 +353,7 @@ def trunc_normal_(array, key, mean=0.0, std=1.0, a=-2.0, b=2.0, *, full_shape=No
         prm = truncnorm_params(mean, std, a, b, dt)
 
     def fill(out, start):
-        kind = kinds.TRUNCNORM_F32 if out.dtype == np.float32 else kinds.TRUNCNORM_F64
-        bridge.fill(key, kind, start, out.size, out, params=prm)
+        bridge.fill(key, kinds.float_kind("truncnorm", out.dtype), start, out.size, out, params=prm)
 
     def device(out, start):
         from . import cuda

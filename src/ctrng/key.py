@@ -12,7 +12,7 @@ import hashlib
 import secrets
 
 from . import derive
-from ._core.bridge import ffi, lib
+from ._core import bridge
 from ._core.checks import check_fields, check_int
 
 __all__ = ["Key", "ALGORITHMS", "DEFAULT_ALGORITHM"]
@@ -36,10 +36,10 @@ class _Algorithm:
 ALGORITHMS = {
     a.name: a
     for a in (
-        _Algorithm("philox4x32", lib.CTRNG_PHILOX4X32, 10, 32, 2),
-        _Algorithm("philox4x64", lib.CTRNG_PHILOX4X64, 10, 64, 2),
-        _Algorithm("threefry4x32", lib.CTRNG_THREEFRY4X32, 20, 32, 4),
-        _Algorithm("threefry4x64", lib.CTRNG_THREEFRY4X64, 20, 64, 4),
+        _Algorithm("philox4x32", bridge.ALGORITHM_CODES["philox4x32"], 10, 32, 2),
+        _Algorithm("philox4x64", bridge.ALGORITHM_CODES["philox4x64"], 10, 64, 2),
+        _Algorithm("threefry4x32", bridge.ALGORITHM_CODES["threefry4x32"], 20, 32, 4),
+        _Algorithm("threefry4x64", bridge.ALGORITHM_CODES["threefry4x64"], 20, 64, 4),
     )
 }
 
@@ -233,9 +233,7 @@ class Key:
 
     def block(self, block):
         """The four words of block `block` of this stream (scalar reference)."""
-        out = ffi.new("uint64_t[4]")
-        lib.ctrng_block(self._algorithm.code, self._rounds, list(self.counter_words(block)), self.cstream().key, out)
-        return tuple(out)
+        return bridge.block(self._algorithm.code, self._rounds, self.counter_words(block), self.key_words)
 
     @property
     def block_bytes(self):
@@ -245,16 +243,8 @@ class Key:
     def cstream(self):
         """The C description of this stream (built once, then shared)."""
         if self._cstream is None:
-            s = ffi.new("ctrng_stream *")
-            s.algorithm = self._algorithm.code
-            s.rounds = self._rounds
-            words = self.key_words
-            for i, w in enumerate(words):
-                s.key[i] = w
-            ctr = self.counter_words(0)
-            for i in range(1, 4):
-                s.ctr[i] = ctr[i]
-            object.__setattr__(self, "_cstream", s)
+            object.__setattr__(self, "_cstream", bridge.stream(self._algorithm.code, self._rounds, self.key_words,
+                                                               self.counter_words(0)))
         return self._cstream
 
 

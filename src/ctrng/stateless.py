@@ -12,7 +12,6 @@ from __future__ import annotations
 import numpy as np
 
 from ._core import bridge, kinds
-from ._core.bridge import ffi
 from ._core.checks import check_dtype, check_int, check_interval, check_loc_scale, check_start, prepare_out, real
 from .key import check_key
 
@@ -42,31 +41,26 @@ def random_raw(key, n=None, start=0, dtype=np.uint32, *, out=None, threads=None)
     dt = check_dtype(dtype, (np.uint32, np.uint64), "random_raw")
     start = check_start(start)
     res, flat, n = prepare_out(out, n, dt)
-    words = dt.itemsize // 4
+    words = dt.itemsize // kinds.WORD_BYTES
     run_fill(key, kinds.RAW32, start * words, n * words, flat.view(np.uint32), threads=threads,
              stream=out is not None)
     return res
 
 
 def float_kind(uniform, dt):
-    """The distribution code of uniform (or normal) floats of dtype dt."""
-    if uniform:
-        return kinds.UNIFORM_F32 if dt == np.float32 else kinds.UNIFORM_F64
-    return kinds.NORMAL_F32 if dt == np.float32 else kinds.NORMAL_F64
+    """The distribution code of uniform (or normal) floats of dtype dt
+    (kinds.float_kind, which reads the C table)."""
+    return kinds.float_kind("uniform" if uniform else "normal", dt)
 
 
 def _float_fill(key, uniform, name, n, start, dtype, out, threads, affine=None):
     """Uniform or normal floats, optionally loc + scale * x (affine)."""
     key = check_key(key)
-    dt = check_dtype(dtype, (np.float32, np.float64), name)
-    kind = float_kind(uniform, dt)
+    dt = check_dtype(dtype, kinds.FLOAT_DTYPES, name)
+    kind = kinds.float_kind("uniform" if uniform else "normal", dt)
     start = check_start(start)
     res, flat, n = prepare_out(out, n, dt)
-    prm = None
-    if affine is not None:
-        prm = ffi.new("ctrng_params *")
-        prm.affine = 1
-        prm.loc, prm.scale = affine
+    prm = None if affine is None else bridge.affine_params(*affine)
     run_fill(key, kind, start, n, flat, params=prm, threads=threads, stream=out is not None)
     return res
 
@@ -99,7 +93,7 @@ def uniform(key, low=0.0, high=1.0, n=None, start=0, dtype=np.float64, *, out=No
 
     low and high: real numbers, finite in `dtype`, low <= high, with
     high - low finite in `dtype` (see check_interval)."""
-    dt = check_dtype(dtype, (np.float32, np.float64), "uniform")
+    dt = check_dtype(dtype, kinds.FLOAT_DTYPES, "uniform")
     low, high = check_interval(low, high, dt)
     return _float_fill(key, True, "uniform", n, start, dt, out, threads, (low, high - low))
 
@@ -129,7 +123,7 @@ def normal(key, loc=0.0, scale=1.0, n=None, start=0, dtype=np.float64, *, out=No
     loc and scale: real numbers, finite in `dtype`, scale >= 0, with
     |loc| + Z scale finite in `dtype` (Z = 6.8 for float32, 8.5 for float64,
     above every |z|: see check_loc_scale)."""
-    dt = check_dtype(dtype, (np.float32, np.float64), "normal")
+    dt = check_dtype(dtype, kinds.FLOAT_DTYPES, "normal")
     loc, scale = check_loc_scale(loc, scale, dt)
     return _float_fill(key, False, "normal", n, start, dt, out, threads, (loc, scale))
 
@@ -156,13 +150,8 @@ def integer_params(low, high, dt):
         raise ValueError(f"low={low} is below the smallest {dt} ({smallest})")
     if high - 1 > largest:
         raise ValueError(f"high={high} is above {dt}'s largest value + 1 ({largest + 1})")
-    span = high - low
-    kind = kinds.INTEGERS_32 if span <= 1 << 16 else kinds.INTEGERS_64 if span <= 1 << 32 else kinds.INTEGERS_128
-    prm = ffi.new("ctrng_params *")
-    prm.low = low % (1 << 64)
-    prm.range = span - 1
-    prm.out_bytes = dt.itemsize
-    return kind, prm
+    range_ = high - low - 1
+    return kinds.integer_kind(range_), bridge.integer_params(low, range_, dt.itemsize)
 
 
 def integers(key, low, high, n=None, start=0, dtype=np.int64, *, out=None, threads=None):
@@ -199,11 +188,7 @@ def bernoulli_threshold(p):
 
 def bernoulli_params(p):
     """The C parameters of Bernoulli(p): threshold floor(p 2**64), or certain."""
-    threshold = bernoulli_threshold(p)
-    prm = ffi.new("ctrng_params *")
-    prm.threshold = threshold or 0
-    prm.certain = threshold is None
-    return prm
+    return bridge.bernoulli_params(bernoulli_threshold(p))
 
 
 def bernoulli(key, p, n=None, start=0, *, dtype=np.bool_, out=None, threads=None):

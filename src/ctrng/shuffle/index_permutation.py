@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._core.bridge import ffi, lib
+from .._core import bridge
 from .._core.checks import allocate, check_int
-from .._core.threads import resolve_threads, run_pieces
+from .._core.threads import resolve_threads
 from ..key import check_key
 
 __all__ = ["IndexPermutation"]
@@ -53,9 +53,7 @@ class IndexPermutation:
     def __init__(self, key, n, *, threads=None):
         self._key = check_key(key)
         self._n = check_int(n, "n", MAX_N + 1, low=1)
-        self._params = ffi.new("ctrng_iperm *")
-        if lib.ctrng_iperm_init(self._params, key.cstream(), self._n):
-            raise RuntimeError("ctrng_iperm_init failed")  # pragma: no cover - n is checked above
+        self._params = bridge.iperm(key.cstream(), self._n)
         if threads is not None:
             resolve_threads(threads, 1)
         self.threads = threads
@@ -130,13 +128,4 @@ class IndexPermutation:
         out = allocate(count, np.int64, "the slice")
         if count == 0:
             return out
-        target = ffi.cast("uint64_t *", ffi.from_buffer(out))
-        source = ffi.NULL if items is None else ffi.cast("uint64_t *", ffi.from_buffer(items))
-        params, flag = self._params, int(inverse)
-
-        def piece(lo, hi):
-            src = source if items is None else source + lo
-            lib.ctrng_iperm_map(params, src, first + lo, hi - lo, target + lo, flag)
-
-        run_pieces(count, resolve_threads(self.threads, count), piece)
-        return out
+        return bridge.iperm_map(self._params, items, first, out, inverse, self.threads)

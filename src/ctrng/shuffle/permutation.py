@@ -15,7 +15,6 @@ from __future__ import annotations
 import numpy as np
 
 from .._core import bridge, kinds
-from .._core.bridge import ffi, lib
 from .._core.checks import allocate, check_int
 from .._core.threads import resolve_threads, run_pieces
 from ..key import check_key
@@ -44,7 +43,7 @@ class Buckets:
     def __init__(self, key, start, n, workers):
         self.key, self.start, self.n = key, start, n
         self.stream = key.cstream()
-        self.bits = lib.ctrng_perm_bits(n)
+        self.bits = bridge.perm_bits(n)
         bounds = [n * c // workers for c in range(workers + 1)]
         self.piece_row = {lo: c for c, lo in enumerate(bounds[:-1])}
         if self.bits == 0:  # one bucket holds every item: nothing to count (and no NumPy calls,
@@ -61,7 +60,7 @@ class Buckets:
     def count(self, lo, hi, out):
         """Add the number of items of [lo, hi) in each bucket to `out`
         (uint64, one per bucket)."""
-        lib.ctrng_perm_count(self.stream, self.start, lo, hi, self.bits, ffi.from_buffer("uint64_t[]", out))
+        bridge.perm_count(self.stream, self.start, lo, hi, self.bits, out)
 
     def bucket_of(self, lo, hi, out):
         """Bucket of each item in [lo, hi), written to `out` (uint32)."""
@@ -74,13 +73,9 @@ class Buckets:
     def shuffle(self, first, last, data, base, threads=None):
         """Step 3 for buckets [first, last), whose items are in `data` (a
         C-contiguous array holding output positions base, base + 1, ...)."""
-        starts = ffi.from_buffer("uint64_t[]", self.bucket_start)
-        target = ffi.from_buffer(data, require_writable=True)
-        itemsize = data.nbytes // len(data) if len(data) else 1
-
         def piece(lo, hi):
-            lib.ctrng_perm_shuffle_buckets(self.stream, self.start, self.n, starts, first + lo, first + hi,
-                                           target, base, itemsize)
+            bridge.perm_shuffle_buckets(self.stream, self.start, self.n, self.bucket_start, first + lo, first + hi,
+                                        data, base)
 
         count = last - first
         run_pieces(count, min(resolve_threads(threads, len(data)), max(count, 1)), piece)
@@ -91,9 +86,7 @@ def scatter_labels(labels, counts, src, dst):
     (uint32, one per row; `counts` is the bincount of labels)."""
     nexts = np.zeros(len(counts), np.uint64)
     np.cumsum(counts[:-1], out=nexts[1:])
-    lib.ctrng_scatter_labels(ffi.from_buffer("uint32_t[]", labels), len(labels),
-                             ffi.from_buffer("uint64_t[]", nexts), ffi.from_buffer(src),
-                             src.nbytes // max(len(src), 1), ffi.from_buffer(dst, require_writable=True))
+    bridge.scatter_labels(labels, nexts, src, dst)
     return dst
 
 
@@ -110,14 +103,8 @@ def permute_rows(key, start, n, src, dst, *, threads=None):
     else:
         counts = buckets.counts
         nexts = buckets.bucket_start[:-1] + np.cumsum(counts, axis=0) - counts
-        itemsize = dst.nbytes // n
-        source = ffi.NULL if src is None else ffi.from_buffer(src)
-        target = ffi.from_buffer(dst, require_writable=True)
-
         def scatter(lo, hi):
-            lib.ctrng_perm_scatter(buckets.stream, start, lo, hi, buckets.bits,
-                                   ffi.from_buffer("uint64_t[]", nexts[buckets.piece_row[lo]]), source, itemsize,
-                                   target)
+            bridge.perm_scatter(buckets.stream, start, lo, hi, buckets.bits, nexts[buckets.piece_row[lo]], src, dst)
 
         run_pieces(n, workers, scatter)
     buckets.shuffle(0, 1 << buckets.bits, dst, 0, threads=workers)
