@@ -72,7 +72,7 @@ def _words(key):
     that a launch copies nothing to the device first and the kernel keeps
     the words in registers (an array could alias the output and be re-read
     after every store).  Cached: keys are immutable, and building the tuple
-    took several microseconds of the host's time per call."""
+    is host time on every launch."""
     return tuple(stream_words(key))
 
 

@@ -184,20 +184,18 @@ def _fill_kernel(dist, bits, alg, rounds, option, dtype, threads):
     """The kernel writing elements [first_cipher_block * per + skip, ... +
     n) of distribution `dist`, `bits` stream bits each (element_bits), into
     an array of `dtype`, one thread per cipher block, compiled for one
-    cipher and round count (the algorithm dispatch
-    and the round loop then vanish: about 2.5x faster on an H100 than
-    reading them from `words` at run time) and for `option` (see
-    _TRANSFORMS).  `aligned`: element -skip of `out` is on a 16-byte
-    boundary (see store_group).
+    cipher and round count (the algorithm dispatch and the round loop then
+    vanish, where reading them from `words` at run time costs the kernel
+    much of its speed) and for `option` (see _TRANSFORMS).  `aligned`:
+    element -skip of `out` is on a 16-byte boundary (see store_group).
 
     Where a cipher block's elements take more than 16 bytes (32 or 64), a
-    thread's vector stores would be that far apart, and a warp's store would cover
-    each 32-byte sector in halves or quarters: measured on an H100, two
-    16-byte stores a thread 32 bytes apart write at half the bandwidth of
-    stores covering 512 contiguous bytes a warp.  There, the thread block
-    puts its elements in shared memory first, then writes them out with
-    consecutive threads on consecutive elements, element stores that need
-    no alignment."""
+    thread's vector stores would be that far apart, and a warp's store
+    would cover each 32-byte sector in halves or quarters, which writes well
+    below the bandwidth of stores covering contiguous bytes a warp.  There,
+    the thread block puts its elements in shared memory first, then writes
+    them out with consecutive threads on consecutive elements, element
+    stores that need no alignment."""
     pairs, make = _TRANSFORMS[dist]
     value = make(U64(alg), rounds, option)
     word = block_word32 if bits == 32 else block_word64

@@ -64,8 +64,8 @@ def mul_wide32(a, b):
 def _mul_wide_u32(typingctx, a, b):
     """mul.wide.u32 of the low 32 bits of a and b.  Numba types every
     integer operation in 64 bits, and a 64-bit multiply of values it does
-    not know to be 32-bit costs a GPU three multiplies, or one and an add of
-    zero that NVVM and ptxas leave in (each Philox4x32 round had two)."""
+    not know to be 32-bit costs a GPU several multiplies, or one and an add
+    of zero that NVVM and ptxas leave in."""
     def codegen(context, builder, sig, args):
         i32 = ir.IntType(32)
         asm = ir.InlineAsm(ir.FunctionType(ir.IntType(64), [i32, i32]), "mul.wide.u32 $0, $1, $2;", "=l,r,r")
@@ -127,7 +127,7 @@ def _four_rounds(x0, x1, x2, x3, left, rot, width, mask):
     """Up to four rounds (as many as `left` says) with rotations rot[0..7]:
     even rounds mix (x0, x1) and (x2, x3), odd ones (x0, x3) and (x2, x1).
     Constant indices: a tuple indexed by a round counter compiles to a
-    chain of branches (on a GPU, 141 of them in a 20-round fill kernel)."""
+    chain of branches."""
     if left > 0:
         x0, x1, x2, x3 = _mix(x0, x1, x2, x3, rot[0], rot[1], width, mask)
     if left > 1:
@@ -619,9 +619,9 @@ def _lowbias32(x):
 
 def _walker(W):
     """Cycle walking over the Feistel bijection in words of type W: np.uint32
-    while params[1], the bit count, is at most 32, else np.uint64.  Compiled
-    for an H100 (sm_90), a 12-round pass is 203 instructions in 32-bit words
-    against 266 in 64-bit ones; the values are the same."""
+    while params[1], the bit count, is at most 32, else np.uint64: a pass
+    in 32-bit words compiles to fewer GPU instructions than in 64-bit ones,
+    with the same values."""
 
     @register_jitable
     def once(params, x, inverse, rounds):
@@ -656,8 +656,8 @@ def _walker(W):
         """out[j] = walk(start + j) for j, j + step, ... below out.size,
         taking the next index as soon as a walk ends: the lanes of a GPU
         warp then make one pass each per step of the loop, instead of all
-        waiting for the longest walk (about 6 passes for 32 lanes where
-        the mean is 2)."""
+        waiting for the longest walk, several times the mean (see
+        docs/permutations.md, "On the GPU")."""
         x = W(start + U64(j))
         while j < out.size:
             x = once(params, x, False, rounds)
