@@ -29,10 +29,10 @@ import numpy as np
 
 from ._core import bridge
 from ._core.bridge import stream_length
-from ._core.checks import check_fields, check_int
+from ._core.checks import check_int
 from ._core.kinds import RAW32, WORD_BYTES
-from .generator import SPAWN_FANOUT, spawn_keys
-from .key import Key, _key_from_dict
+from .generator import SPAWN_FANOUT, parse_state, spawn_keys
+from .key import Key
 from .stateless import random_raw
 
 __all__ = ["Philox4x32", "Philox4x64", "Threefry4x32", "Threefry4x64"]
@@ -148,13 +148,7 @@ class _StreamBitGenerator(np.random.BitGenerator):
     @state.setter
     def state(self, value):
         name = type(self).__name__
-        check_fields(value, "state", f"{name}.state", ("bit_generator", "key", "position"), ("spawned",),
-                     tag=("bit_generator", name))
-        key = _key_from_dict(value["key"], "state['key']")
-        if key.algorithm != self.algorithm:
-            raise ValueError(f"state holds a {key.algorithm} key")
-        position = check_int(value["position"], "position", self._length + 1)
-        spawned = check_int(value.get("spawned", 0), "spawned", SPAWN_FANOUT + 1)
+        key, position, spawned = parse_state(value, f"{name}.state", name, self.algorithm)
         with self._lock:
             self._key, self._spawned = key, spawned
             bridge.bitgen_set_stream(self._cstate, key.cstream())
@@ -212,7 +206,9 @@ _CLASSES = {c.__name__: c for c in (Philox4x32, Philox4x64, Threefry4x32, Threef
 
 
 def _from_state(name, state):
-    key = Key(**state["key"])
-    bg = _CLASSES[name](key)
-    bg.state = state
+    cls = _CLASSES[name]
+    key, position, spawned = parse_state(state, f"{name}.state", name, cls.algorithm)
+    bg = cls(key)
+    bg._spawned = spawned
+    bg._seek(position)
     return bg

@@ -103,7 +103,7 @@ class Generator:
     def _claim(self, n, unit_bytes, length):
         """Reserve n elements of unit_bytes each, of a stream of `length`
         such elements; return the first element index."""
-        words = unit_bytes // 4
+        words = unit_bytes // kinds.WORD_BYTES
         with self._lock:
             start = -(-self._position // words)
             if start + n > length:
@@ -120,11 +120,7 @@ class Generator:
 
     @state.setter
     def state(self, value):
-        check_fields(value, "state", "Generator.state", ("bit_generator", "key", "position"), ("spawned",),
-                     tag=("bit_generator", "ctrng.Generator"))
-        key = _key_from_dict(value["key"], "state['key']")
-        position = check_int(value["position"], "position", bridge.stream_length(key, kinds.RAW32) + 1)
-        spawned = check_int(value.get("spawned", 0), "spawned", SPAWN_FANOUT + 1)
+        key, position, spawned = parse_state(value, "Generator.state", "ctrng.Generator")
         with self._lock:
             self._key, self._position, self._spawned = key, position, spawned
 
@@ -161,7 +157,7 @@ class Generator:
         shape = _shape(size)
         key = self._key
         if raw_words:
-            unit, length = 4 * raw_words, bridge.stream_length(key, kinds.RAW32) // raw_words
+            unit, length = kinds.WORD_BYTES * raw_words, bridge.stream_length(key, kinds.RAW32) // raw_words
         else:
             unit, length = kinds.UNIT_BYTES[kind], bridge.stream_length(key, kind)
         if out is None:
@@ -176,7 +172,8 @@ class Generator:
             res, flat, n = checks.prepare_out(out, None, dt)
             if shape is not None and shape != out.shape:
                 raise ValueError(f"size {shape} does not match out.shape {out.shape}")
-        self._fill(key, kind, self._claim(n, unit, length), n, flat, params, raw_words, stream=out is not None)
+        self._elements_into(flat, key, kind, self._claim(n, unit, length), n, params, raw_words,
+                            stream=out is not None)
         return res
 
     def _made_ahead(self, key, slot, start, n, length, params):
@@ -187,15 +184,16 @@ class Generator:
         if made is None or made[0] is not key or not made[1] <= start <= start + n <= made[1] + len(made[2]):
             size = max(4 * n, 2 * len(made[2]) if made is not None and made[0] is key else 0)
             values = np.empty(min(size, AHEAD, length - start), dt)
-            self._fill(key, kind, start, len(values), values, params, raw_words)
+            self._elements_into(values, key, kind, start, len(values), params, raw_words)
             if len(self._made) >= AHEAD_SLOTS:
                 self._made.clear()
             made = self._made[slot] = (key, start, values)
         return made[2], start - made[1]
 
-    def _fill(self, key, kind, start, n, flat, params, raw_words, stream=False):
-        """Elements [start, start + n) of `kind` (raw_words > 0: raw words,
-        that many per element) into `flat`."""
+    def _elements_into(self, flat, key, kind, start, n, params, raw_words, stream=False):
+        """Write elements [start, start + n) of `kind` (raw_words > 0: raw
+        words, that many per element) into `flat`, through the stateless
+        fill on this generator's threads."""
         if raw_words:
             stateless.run_fill(key, kind, start * raw_words, n * raw_words, flat.view(np.uint32),
                                threads=self.threads, stream=stream)
@@ -205,17 +203,17 @@ class Generator:
     def random_raw(self, size=None, dtype=np.uint32, out=None):
         """Raw words of the stream (uint32 or uint64)."""
         dt = checks.check_dtype(dtype, (np.uint32, np.uint64), "random_raw")
-        return self._draw(kinds.RAW32, dt, size, out, raw_words=dt.itemsize // 4)
+        return self._draw(kinds.RAW32, dt, size, out, raw_words=dt.itemsize // kinds.WORD_BYTES)
 
     def random(self, size=None, dtype=np.float64, out=None):
         """Uniform floats in [0, 1), as ``numpy.random.Generator.random``."""
-        dt = checks.check_dtype(dtype, (np.float32, np.float64), "random")
-        return self._draw(stateless.float_kind(True, dt), dt, size, out)
+        dt = checks.check_dtype(dtype, kinds.FLOAT_DTYPES, "random")
+        return self._draw(kinds.float_kind("uniform", dt), dt, size, out)
 
     def standard_normal(self, size=None, dtype=np.float64, out=None):
         """Standard normal variates (Box-Muller; see ctrng.standard_normal)."""
-        dt = checks.check_dtype(dtype, (np.float32, np.float64), "standard_normal")
-        return self._draw(stateless.float_kind(False, dt), dt, size, out)
+        dt = checks.check_dtype(dtype, kinds.FLOAT_DTYPES, "standard_normal")
+        return self._draw(kinds.float_kind("normal", dt), dt, size, out)
 
     def integers(self, low, high=None, size=None, dtype=np.int64, endpoint=False):
         """Exactly unbiased integers in [low, high) ([low, high] with
@@ -266,7 +264,7 @@ class Generator:
     # -- permutations ---------------------------------------------------------
     def _claim_permutation(self, n):
         """The first word for a permutation of n items (ctrng.permutation)."""
-        return self._claim(permutation.permutation_words(n), 4, 2 * permutation.MAX_ITEMS)
+        return self._claim(permutation.permutation_words(n), kinds.WORD_BYTES, 2 * permutation.MAX_ITEMS)
 
     def permutation(self, x, axis=0):
         """A permuted range (int x) or a permuted copy of array x along `axis`:
@@ -304,7 +302,23 @@ def spawn_keys(key, spawned, n):
     return [key.child(j, exact=True) for j in range(spawned, spawned + n)]
 
 
+def parse_state(value, source, tag, algorithm=None):
+    """(key, position, spawned) of a generator's state dict, every field
+    checked before anything is built: `value` made by `source` (e.g.
+    "Generator.state"), its bit_generator field `tag`, its key of
+    `algorithm` when given.  Generator and the bit generators share it."""
+    check_fields(value, "state", source, ("bit_generator", "key", "position"), ("spawned",),
+                 tag=("bit_generator", tag))
+    key = _key_from_dict(value["key"], "state['key']")
+    if algorithm is not None and key.algorithm != algorithm:
+        raise ValueError(f"state holds a {key.algorithm} key")
+    position = check_int(value["position"], "position", bridge.stream_length(key, kinds.RAW32) + 1)
+    spawned = check_int(value.get("spawned", 0), "spawned", SPAWN_FANOUT + 1)
+    return key, position, spawned
+
+
 def _from_state(state, threads):
-    g = Generator(Key(**state["key"]), threads=threads)
-    g.state = state
+    key, position, spawned = parse_state(state, "Generator.state", "ctrng.Generator")
+    g = Generator(key, threads=threads)
+    g._position, g._spawned = position, spawned
     return g
