@@ -162,3 +162,21 @@ def test_import_ctrng_loads_no_framework():
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout.splitlines()[-1]) == []
+
+
+def test_only_the_bridge_uses_the_extension():
+    """Only ctrng._core.bridge imports the compiled extension ctrng._core._ctrng
+    or touches its ffi and lib; every other module calls the bridge's
+    functions (docs/architecture.md)."""
+    bad = {}
+    for m, path in MODULES.items():
+        if m == "ctrng._core.bridge":
+            continue
+        uses = [i for i in imports(m) if i.target == "ctrng._core._ctrng"
+                or i.target == "ctrng._core.bridge" and {"ffi", "lib"} & set(i.names)]
+        uses += [f"line {n.lineno}: bridge.{n.attr}" for n in ast.walk(ast.parse(path.read_text()))
+                 if isinstance(n, ast.Attribute) and n.attr in ("ffi", "lib")
+                 and isinstance(n.value, ast.Name) and n.value.id == "bridge"]
+        if uses:
+            bad[m] = uses
+    assert bad == {}
