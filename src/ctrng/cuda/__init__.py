@@ -62,8 +62,7 @@ def truncated_normal_fill(key, start, args, out):
     [start, start + out.size): args = (plo, width, flip, alpha, beta, mean,
     std) as that function computes them."""
     dt = as_device_array(out).dtype
-    kind = kinds.TRUNCNORM_F32 if dt == np.float32 else kinds.TRUNCNORM_F64
-    _fill(kind, key, None, start, dt, out, args)
+    _fill(kinds.float_kind("truncnorm", dt), key, None, start, dt, out, args)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -149,39 +148,39 @@ def _fill(dist, key, n, start, dt, out, prm=(0.0, 1.0), option=False, words=1):
 def random_raw(key, n=None, start=0, dtype=np.uint32, out=None):
     """Raw words on the GPU; the same bits as ctrng.random_raw."""
     dt = checks.check_dtype(dtype, (np.uint32, np.uint64), "random_raw")
-    return _fill(kinds.RAW32, key, n, start, dt, out, words=dt.itemsize // kinds.UNIT_BYTES[kinds.RAW32])
+    return _fill(kinds.RAW32, key, n, start, dt, out, words=dt.itemsize // kinds.WORD_BYTES)
 
 
 def random(key, n=None, start=0, dtype=np.float32, out=None):
     """Uniform floats in [0, 1) on the GPU (default float32); the same bits
     as ctrng.random."""
-    dt = checks.check_dtype(dtype, (np.float32, np.float64), "random")
-    return _fill(stateless.float_kind(True, dt), key, n, start, dt, out)
+    dt = checks.check_dtype(dtype, kinds.FLOAT_DTYPES, "random")
+    return _fill(kinds.float_kind("uniform", dt), key, n, start, dt, out)
 
 
 def uniform(key, low=0.0, high=1.0, n=None, start=0, dtype=np.float32, out=None):
     """Uniform floats in [low, high) on the GPU: u * (high - low) + low in the
     output's precision, as ctrng.uniform (and with its checks of low and high)."""
-    dt = checks.check_dtype(dtype, (np.float32, np.float64), "uniform")
+    dt = checks.check_dtype(dtype, kinds.FLOAT_DTYPES, "uniform")
     low, high = checks.check_interval(low, high, dt)
     prm = (dt.type(low), dt.type(high - low))
-    return _fill(stateless.float_kind(True, dt), key, n, start, dt, out, prm, True)
+    return _fill(kinds.float_kind("uniform", dt), key, n, start, dt, out, prm, True)
 
 
 def normal(key, loc=0.0, scale=1.0, n=None, start=0, dtype=np.float32, out=None):
     """Normal variates on the GPU: z * scale + loc, as ctrng.normal (and
     with its checks of loc and scale)."""
-    dt = checks.check_dtype(dtype, (np.float32, np.float64), "normal")
+    dt = checks.check_dtype(dtype, kinds.FLOAT_DTYPES, "normal")
     loc, scale = checks.check_loc_scale(loc, scale, dt)
     prm = (dt.type(loc), dt.type(scale))
-    return _fill(stateless.float_kind(False, dt), key, n, start, dt, out, prm, True)
+    return _fill(kinds.float_kind("normal", dt), key, n, start, dt, out, prm, True)
 
 
 def standard_normal(key, n=None, start=0, dtype=np.float32, out=None):
     """Standard normal variates on the GPU (default float32), by the same
     Box-Muller as ctrng.standard_normal."""
-    dt = checks.check_dtype(dtype, (np.float32, np.float64), "standard_normal")
-    return _fill(stateless.float_kind(False, dt), key, n, start, dt, out)
+    dt = checks.check_dtype(dtype, kinds.FLOAT_DTYPES, "standard_normal")
+    return _fill(kinds.float_kind("normal", dt), key, n, start, dt, out)
 
 
 def integers(key, low, high, n=None, start=0, dtype=np.int64, out=None):
