@@ -44,7 +44,7 @@ def test_values_do_not_depend_on_the_chunking(client, chunks):
         got = client.compute(lazy).result()
         assert got.shape == shape and got.dtype == expected.dtype
         assert np.array_equal(got.reshape(-1), expected.reshape(-1))
-    perm = client.compute(cd.permutation(KEY, 30000, chunks=chunks[1] * 97 if isinstance(chunks, tuple) else chunks))
+    perm = client.compute(cd.index_permutation(KEY, 30000, chunks=chunks[1] * 97 if isinstance(chunks, tuple) else chunks))
     assert np.array_equal(perm.result(), ctrng.IndexPermutation(KEY, 30000)[:])
 
 
@@ -67,3 +67,10 @@ def test_bad_input():
         cd.random(KEY, (-1, 3))
     with pytest.raises(TypeError, match="Key"):
         cd.standard_normal(5, 10)
+
+
+def test_permutation_is_a_deprecated_name_of_index_permutation():
+    with pytest.warns(DeprecationWarning, match="ctrng.dask.index_permutation"):
+        old = cd.permutation(KEY, 100, chunks=30)
+    new = cd.index_permutation(KEY, 100, chunks=30)
+    assert np.array_equal(old.compute(scheduler="sync"), new.compute(scheduler="sync"))

@@ -18,18 +18,19 @@ True
 
 from __future__ import annotations
 
+import warnings
+
 import dask.array as da
 import numpy as np
 from dask.base import tokenize
 
 from . import stateless
-from ._core import checks
-from ._core.checks import check_int
+from ._core import checks, kinds
 from ._core.shards import fill_runs
 from .key import check_key
 from .shuffle.index_permutation import IndexPermutation
 
-__all__ = ["random", "standard_normal", "integers", "permutation"]
+__all__ = ["random", "standard_normal", "integers", "index_permutation"]
 
 
 def _array(name, shape, chunks, dtype, fill, token):
@@ -50,9 +51,9 @@ def _array(name, shape, chunks, dtype, fill, token):
 
 def _float(name, key, shape, chunks, dtype, start):
     check_key(key)
-    dt = checks.check_dtype(dtype, (np.float32, np.float64), name)
+    dt = checks.check_dtype(dtype, kinds.FLOAT_DTYPES, name)
     fn = getattr(stateless, name)
-    start = check_int(start, "start", 1 << 80)
+    start = checks.check_start(start)
 
     def fill(out, at):
         fn(key, start=start + at, dtype=dt, out=out, threads=1)
@@ -75,7 +76,7 @@ def integers(key, low, high, shape, chunks="auto", dtype=np.int64, start=0):
     check_key(key)
     dt = checks.check_dtype(dtype, stateless.INT_DTYPES, "integers")
     stateless.integer_params(low, high, dt)  # checks the bounds for the dtype now, not on a worker
-    start = check_int(start, "start", 1 << 80)
+    start = checks.check_start(start)
 
     def fill(out, at):
         stateless.integers(key, low, high, start=start + at, dtype=dt, out=out, threads=1)
@@ -83,12 +84,22 @@ def integers(key, low, high, shape, chunks="auto", dtype=np.int64, start=0):
     return _array("integers", shape, chunks, dt, fill, (key.to_dict(), low, high, start))
 
 
-def permutation(key, n, chunks="auto"):
+def index_permutation(key, n, chunks="auto"):
     """``ctrng.IndexPermutation(key, n)[:]`` as a 1-d int64 dask array: each
-    chunk computes its positions alone, so n may exceed any machine's memory."""
+    chunk computes its positions alone, so n may exceed any machine's memory.
+    This is the IndexPermutation order (a keyed bijection), not what
+    ``ctrng.permutation(key, n)`` gives for the same key."""
     perm = IndexPermutation(key, n, threads=1)
 
     def fill(out, at):
         out[...] = perm[at:at + out.size]
 
-    return _array("permutation", (perm.n,), chunks, np.int64, fill, (key.to_dict(), perm.n))
+    return _array("index_permutation", (perm.n,), chunks, np.int64, fill, (key.to_dict(), perm.n))
+
+
+def permutation(key, n, chunks="auto"):
+    """Deprecated name of :func:`index_permutation` (whose order is not
+    ``ctrng.permutation``'s)."""
+    warnings.warn("ctrng.dask.permutation is deprecated: use ctrng.dask.index_permutation (the "
+                  "IndexPermutation order, not ctrng.permutation's)", DeprecationWarning, stacklevel=2)
+    return index_permutation(key, n, chunks)
