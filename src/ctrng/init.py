@@ -51,7 +51,7 @@ import math
 import numpy as np
 
 from ._core import bridge, kinds
-from ._core.checks import check_interval, check_loc_scale, check_shape, real
+from ._core.checks import check_interval, check_loc_scale, check_nonnegative, check_shape, real
 from ._core.shards import block_spans, fill_runs
 from .key import DEFAULT_ALGORITHM, Key, check_key
 from .stateless import normal, uniform
@@ -130,14 +130,6 @@ def _full_shape(array, full_shape):
     return tuple(array.shape) if full_shape is None else check_shape(full_shape, "full_shape")
 
 
-def _gain(gain):
-    """gain, checked: a real number, finite (see ctrng._core.checks.real), >= 0.
-    (It is returned as given: a NumPy scalar computes as it always did.)"""
-    if real(gain, "gain") < 0:
-        raise ValueError(f"gain must be non-negative, got {gain!r}")
-    return gain
-
-
 def _derived(check, note):
     """check(dtype), for parameters derived from the caller's: its ValueError
     says where they came from (`note`)."""
@@ -151,7 +143,7 @@ def _derived(check, note):
 
 # -- placing a block of the full tensor ---------------------------------------
 def _check_float(dtype):
-    if dtype not in (np.float32, np.float64):
+    if dtype not in kinds.FLOAT_DTYPES:
         raise TypeError(f"array must be float32 or float64, not {dtype}")
     return np.dtype(dtype)
 
@@ -247,7 +239,7 @@ def xavier_uniform_(array, key, gain=1.0, *, full_shape=None, index=None):
     gain a real number >= 0, and U(-b, b) legal for the array's dtype (see
     ctrng.uniform)."""
     fan_in, fan_out = _fans(_full_shape(array, full_shape))
-    gain = _gain(gain)
+    gain = check_nonnegative(gain, "gain")
     return _symmetric(array, key, gain * math.sqrt(6.0 / (fan_in + fan_out)), full_shape, index,
                       f"bound = gain * sqrt(6 / (fan_in + fan_out)), gain={gain!r}")
 
@@ -256,7 +248,7 @@ def xavier_normal_(array, key, gain=1.0, *, full_shape=None, index=None):
     """N(0, s^2), s = gain sqrt(2 / (fan_in + fan_out)); gain a real number
     >= 0, and N(0, s^2) legal for the array's dtype (see ctrng.normal)."""
     fan_in, fan_out = _fans(_full_shape(array, full_shape))
-    gain = _gain(gain)
+    gain = check_nonnegative(gain, "gain")
     return _centred(array, key, gain * math.sqrt(2.0 / (fan_in + fan_out)), full_shape, index,
                     f"std = gain * sqrt(2 / (fan_in + fan_out)), gain={gain!r}")
 
@@ -370,7 +362,7 @@ def orthogonal_(array, key, gain=1.0, *, full_shape=None, index=None):
     >= 0, finite in the array's dtype).  The QR is LAPACK's: on other BLAS
     builds the last bits may differ."""
     full = _full_shape(array, full_shape)
-    gain = _gain(gain)
+    gain = check_nonnegative(gain, "gain")
 
     def check(dt):  # |Q| <= 1: gain Q is then finite in dt
         real(gain, "gain", dt)

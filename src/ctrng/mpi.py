@@ -24,7 +24,7 @@ import numpy as np
 from mpi4py import MPI
 
 from . import stateless
-from ._core.checks import check_int
+from ._core.checks import MAX_N, check_int
 from .generator import Generator
 from .key import DEFAULT_ALGORITHM, Key
 
@@ -53,7 +53,7 @@ def local_range(n, comm=None):
     """(start, count): this rank's contiguous block of n elements, rank r
     holding [n r / size, n (r + 1) / size) (floors)."""
     comm = _comm(comm)
-    n = check_int(n, "n", 1 << 63)
+    n = check_int(n, "n", MAX_N)
     rank, size = comm.Get_rank(), comm.Get_size()
     start = n * rank // size
     return start, n * (rank + 1) // size - start

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from . import stateless
-from ._core import checks
+from ._core import checks, kinds
 from ._core.checks import check_int
 from .generator import Generator
 from .key import Key
@@ -78,7 +78,7 @@ def uniform_(tensor, key, low=0.0, high=1.0, start=0):
 def normal_(tensor, key, mean=0.0, std=1.0, start=0):
     """Normal values, as ctrng.normal (mean and std checked as its loc and scale)."""
     def check(dtype):
-        dt = checks.check_dtype(dtype, (np.float32, np.float64), "normal")
+        dt = checks.check_dtype(dtype, kinds.FLOAT_DTYPES, "normal")
         checks.check_loc_scale(mean, std, dt, ("mean", "std"))
 
     return _fill("normal", tensor, key, (mean, std), start, check)

@@ -175,6 +175,14 @@ def real(value, name, dt=_F64, elementwise=False, infinite=False):
     return value
 
 
+def check_nonnegative(value, name, dt=_F64):
+    """`value`, as given, if it is a real number (see real) finite in `dt`
+    and >= 0 (a gain, a scale); errors name `name`."""
+    if real(value, name, dt) < 0:
+        raise ValueError(f"{name} must be non-negative, got {value!r}")
+    return value
+
+
 def check_interval(low, high, dt=_F64, names=("low", "high"), elementwise=False):
     """The bounds of a uniform distribution on [low, high) with values of
     dtype `dt`, as floats (elementwise: as real() says): low and high real
