@@ -53,11 +53,11 @@ import signal
 import stat
 import sys
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 from .._core.checks import check_int
 from .._core.threads import resolve_threads
@@ -96,36 +96,29 @@ def default_memory():
     return max(64 << 20, total // 4)
 
 
-class _Progress:
-    """A one-line progress bar on stderr, shown only on a terminal."""
+class _ProgressBar(tqdm):
+    """shuffle_file's progress bar on stderr (tqdm, in bytes): one line per
+    pass label, nothing at all when disabled."""
 
     def __init__(self, total, enabled):
-        self.total, self.done, self.skipped, self.enabled = total, 0, 0, enabled
-        self.t0 = time.perf_counter()
-        self.last = 0.0
+        super().__init__(total=total, disable=not enabled, file=sys.stderr, unit="B", unit_scale=True,
+                         unit_divisor=1024, desc="shuffle-file", mininterval=0.2, leave=True,
+                         bar_format="{desc} [{bar:30}] {percentage:5.1f}% {rate_fmt}")
 
     def resume(self, nbytes, where):
         """Count the work an interrupted run did (not in the rate), and say so."""
-        self.done = self.skipped = nbytes
-        if self.enabled:
-            sys.stderr.write(f"shuffle-file: resuming an interrupted run at {where}\n")
+        if not self.disable:
+            self.write(f"shuffle-file: resuming an interrupted run at {where}", file=sys.stderr)
+            self.n = self.last_print_n = self.initial = nbytes  # tqdm's rate counts from `initial`
 
     def advance(self, nbytes, label):
-        self.done += nbytes
-        now = time.perf_counter()
-        if not self.enabled or (now - self.last < 0.2 and self.done < self.total):
-            return
-        self.last = now
-        frac = self.done / self.total if self.total else 1.0
-        rate = (self.done - self.skipped) / max(now - self.t0, 1e-9) / 2**20
-        bar = "#" * int(30 * frac)
-        sys.stderr.write(f"\rshuffle-file {label} [{bar:<30}] {100 * frac:5.1f}% {rate:8.1f} MiB/s")
-        sys.stderr.flush()
-
-    def close(self):
-        if self.enabled:
-            sys.stderr.write("\n")
-            sys.stderr.flush()
+        if not self.disable:
+            desc = f"shuffle-file {label}"
+            changed = desc != self.desc.rstrip(": ")
+            self.set_description(desc, refresh=False)
+            self.update(nbytes)
+            if changed:  # each pass shows at least once, however fast
+                self.refresh()
 
 
 def _npy_layout(path):
@@ -263,7 +256,7 @@ def shuffle_file(src, dst, record_size=None, *, key, start=0, memory=None, overw
     workers = resolve_threads(threads, n)
     plan = _Plan(Buckets(key, start, n, workers), record_size, len(header), memory)
     show = sys.stderr.isatty() if progress is None else bool(progress)
-    bar = _Progress(4 * n * record_size, show)
+    bar = _ProgressBar(4 * n * record_size, show)
     try:
         with _terminate_cleanly():
             _run(plan, src, dst, plan.job(src, st), header, threads, bar)
