@@ -139,7 +139,14 @@ def declared_names(path):
 
 @pytest.mark.parametrize("module", PUBLIC_MODULES)
 def test_the_contract_lists_every_public_name(module):
+    """A face's names in its own row of the contract's table; ctrng's and
+    ctrng.init's anywhere on the page."""
     contract = (ROOT / "docs" / "contract.md").read_text()
+    dotted = "ctrng." + module.removesuffix(".py").removesuffix("/__init__")
+    rows = [line for line in contract.splitlines() if line.startswith(f"| `{dotted}` |")]
+    if module not in ("__init__.py", "init.py"):
+        assert len(rows) == 1, f"docs/contract.md has no row for {dotted}"
+        contract = rows[0]
     names = declared_names(ROOT / "src" / "ctrng" / module)
     missing = [n for n in names if f"`{n}`" not in contract]
-    assert not missing, f"docs/contract.md does not list {missing} of ctrng/{module}"
+    assert not missing, f"docs/contract.md does not list {missing} of {dotted}"
