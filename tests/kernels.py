@@ -2,7 +2,7 @@
 Python under Numba's CUDA simulator (all that CI has), or on the machine's
 real GPU when the environment says CTRNG_CUDA_TESTS=gpu:
 
-    CTRNG_CUDA_TESTS=gpu python -m pytest tests/test_cuda.py tests/test_numba.py tests/test_init.py
+    CTRNG_CUDA_TESTS=gpu python -m pytest tests/cuda tests/numba tests/test_init.py
 """
 
 import json
