@@ -67,7 +67,9 @@ def _float_fill(key, uniform, name, n, start, dtype, out, threads, affine=None):
 
 # -- parameters -------------------------------------------------------------------
 # The rule every face (the functions here, Generator, ctrng.cuda, ctrng.torch,
-# ctrng.init, ctrng.dask) applies through the functions below, never a copy:
+# ctrng.init, ctrng.dask, ctrng.mpi, ctrng.tf, ctrng.jax) applies through
+# ctrng._core.checks (real, check_interval, check_loc_scale, check_int,
+# check_shape), never a copy:
 #
 # * a real parameter is a Python int or float, a NumPy integer or floating
 #   scalar or a 0-d array of one (not a bool: TypeError otherwise), and must

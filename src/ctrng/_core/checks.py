@@ -82,26 +82,36 @@ def allocate(n, dtype, name="n"):
         raise ValueError(f"{name} = {n} elements of {np.dtype(dtype)} exceed the address space") from None
 
 
-def prepare_out(out, n, dtype):
+def prepare_out(out, n, dtype, *, wrap=None, empty=allocate):
     """Check `out` (or allocate it) for n elements of `dtype`; return
-    (array to return, flat array to fill, n)."""
+    (array to return, flat array to fill, n).
+
+    For device arrays pass wrap, a function giving the device array that
+    views `out` (raising TypeError for anything else), and empty(n, dtype),
+    one that allocates such an array: `out` then need only be C-contiguous
+    (``is_c_contiguous()``) and the arrays returned are device arrays."""
     if out is None:
         if n is None:
             raise TypeError("n is required when out is not given")
         n = check_int(n, "n", MAX_N)
-        arr = allocate(n, dtype)
+        arr = empty(n, dtype)
         return arr, arr, n
-    if not isinstance(out, np.ndarray):
-        raise TypeError(f"out must be a numpy.ndarray, not {type(out).__name__}")
+    if wrap is None:
+        if not isinstance(out, np.ndarray):
+            raise TypeError(f"out must be a numpy.ndarray, not {type(out).__name__}")
+        writeable, contiguous = out.flags.writeable, out.flags.c_contiguous
+    else:
+        out = wrap(out)
+        writeable, contiguous = True, out.is_c_contiguous()
     if out.dtype != dtype or not out.dtype.isnative:
         raise TypeError(f"out has dtype {out.dtype.str}; expected native {dtype}")
-    if not out.flags.writeable:
+    if not writeable:
         raise ValueError("out is read-only")
-    if not out.flags.c_contiguous:
+    if not contiguous:
         raise ValueError("out must be C-contiguous")
     if n is not None and check_int(n, "n", MAX_N) != out.size:
         raise ValueError(f"out has {out.size} elements but n = {n}")
-    return out, out.reshape(-1), out.size
+    return out, (out.reshape(-1) if wrap is None else out.reshape(out.size)), out.size
 
 
 def check_start(start):
