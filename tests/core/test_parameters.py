@@ -175,6 +175,28 @@ def dask_face(dist, params, dtype):
     return x.compute(scheduler="synchronous")
 
 
+def mpi_face(dist, params, dtype):
+    if dist != "integers":  # ctrng.mpi's blocks: random, standard_normal (no parameters), integers
+        return UNSUPPORTED
+    pytest.importorskip("mpi4py")
+    import ctrng.mpi
+    return ctrng.mpi.integers(KEY, *params, N, dtype=dtype)  # COMM_WORLD of size 1: the whole array
+
+
+def tf_face(dist, params, dtype):
+    pytest.importorskip("tensorflow")
+    import ctrng.tf
+    return getattr(ctrng.tf, dist)(KEY, *params, N, dtype=dtype).numpy()  # eager: no function traced
+
+
+def jax_face(dist, params, dtype):
+    jax = pytest.importorskip("jax")
+    import ctrng.jax
+    with jax.enable_x64(True):  # float64 and 64-bit integers
+        key = ctrng.jax.key(KEY.root, rank=KEY.rank, stream=KEY.stream)
+        return np.asarray(getattr(ctrng.jax, dist)(key, *params, (N,), dtype=dtype))
+
+
 FACES = {  # face -> (function, its names for the parameters, where they differ)
     "stateless": (stateless_face, {}),
     "Generator": (generator_face, {}),
@@ -182,6 +204,9 @@ FACES = {  # face -> (function, its names for the parameters, where they differ)
     "init": (init_face, {"uniform": ("a", "b"), "normal": ("mean", "std")}),
     "init-torch": (init_torch_face, {"uniform": ("a", "b"), "normal": ("mean", "std")}),
     "dask": (dask_face, {}),
+    "mpi": (mpi_face, {}),
+    "tf": (tf_face, {}),
+    "jax": (jax_face, {}),
 }
 
 
@@ -226,10 +251,20 @@ def test_bad_parameters_are_refused_alike_by_every_face(face, row):
     _check_refusal(face, names, row, outcome(fn, row))
 
 
+# Known differences: TensorFlow's and XLA's CPU kernels flush subnormal
+# results to zero, so a subnormal width or scale gives zeros there where the
+# C core gives subnormals.
+FLUSHES_SUBNORMALS = {"tf", "jax"}
+SUBNORMAL_ROWS = [row for row in GOOD  # a subnormal high (low = 0) or scale
+                  if row[0] in ("uniform", "normal") and 0 < abs(row[2][1]) < np.finfo(row[1]).tiny]
+
+
 @pytest.mark.parametrize("face", FACES)
 @pytest.mark.parametrize("row", GOOD, ids=_ident)
-def test_edge_parameters_give_the_same_values_on_every_face(face, row):
+def test_edge_parameters_give_the_same_values_on_every_face(face, row, request):
     fn, _ = FACES[face]
+    if face in FLUSHES_SUBNORMALS and row in SUBNORMAL_ROWS:
+        request.applymarker(pytest.mark.xfail(strict=True, reason=f"{face} flushes subnormal results to zero"))
     got = outcome(fn, row)
     assert got[0] in ("ok", UNSUPPORTED), f"{face}: {got}"
     _check_values(face, row, got)
