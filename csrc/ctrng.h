@@ -81,7 +81,8 @@ int ctrng_block(int algorithm, int rounds, const uint64_t ctr[4],
  * element index first = first_block * (elements per block) + skip.
  * isa selects a code path (CTRNG_ISA_AUTO: the best this CPU runs); every
  * path gives identical bytes.  With CTRNG_FILL_STREAM in flags, a call
- * writing 8 MiB or more of uniform floats or integers stores past the caches
+ * writing 8 MiB or more of a kind whose row in kinds.h has `streams` set
+ * (uniform floats, integers) and no fused kernel stores past the caches
  * (non-temporal stores): faster into memory written before, slower into
  * freshly mapped pages, which the kernel has just zeroed through the cache.
  * Returns CTRNG_OK or a negative error code. */

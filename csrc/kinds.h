@@ -3,8 +3,9 @@
  * number), ctrng_kinds (the same rows as data, which Python and Numba read
  * through the extension), fill.c's element and output sizes and its choice
  * of non-temporal stores, the transform table of every kernel table (the
- * transform of row `name` is FN(name) in dist/transforms.h), and the put
- * steps and fused kernels of the SIMD tables (kernels/avx2.c).
+ * transform of row `name` is FN(name) in dist/transforms.h), the put-step
+ * dispatch (FN(put), dist/transforms.h) and the fused kernels of the SIMD
+ * tables (kernels/avx2.c).
  * Adding a distribution is one row here plus its transform (named after the
  * row's lower-case name) and, if `put` is 1, its put step FN(put_<name>).
  *
@@ -16,8 +17,10 @@
  *   range_bits  integer kinds: ranges high - low - 1 below 2^range_bits, drawn
  *               by Lemire's method; rejected draws are redrawn from the retry
  *               blocks (layout.c); 0 for other kinds
- *   put         1 if dist/transforms.h has a put step (8 words at a time
- *               straight from cipher registers), so SIMD tables fuse it
+ *   put         1 if dist/transforms.h has a put step FN(put_<name>) (8
+ *               words at a time straight from cipher registers): the
+ *               kind's transform is made from it, and SIMD tables fuse it
+ *               with their cipher kernels
  *   streams     1 if non-temporal stores pay for large fills of it (cheap
  *               transforms bound by memory traffic: fill.c)
  * The comment after each row says what an element is, from its words w. */

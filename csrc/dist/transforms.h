@@ -1,5 +1,5 @@
 /* Distribution transforms: raw stream bytes -> values.  A template, included
- * once per instruction set by kernels_<isa>.c, which defines:
+ * once per instruction set by kernels/<isa>.c, which defines:
  *   CTRNG_TARGET       function attribute selecting the instruction set
  *   CTRNG_SFX          suffix for the generated names
  *   CTRNG_SQRT8F(v)    lane-wise IEEE square root of a v8f
@@ -198,14 +198,16 @@ CTRNG_KINDS(PUT_TRANSFORM)
 /* Words w .. w + 7 of a run into the sink, by the put step of `kind` (raw
  * words for a kind without one).  For a cipher kernel holding its words in
  * registers: kind never changes within a call, so the switch's branch is
- * always predicted. */
+ * always predicted.  x comes as four 64-bit lanes, the type of the x86
+ * register it is held in (__m256i): given it as v8u, GCC lays the switch out
+ * with an extra instruction per step in the Philox kernels. */
 #define PUT_CASE(NAME, name, unit_bytes, value, out_bytes, range_bits, put, streams) \
-    CTRNG_IF(put)(case CTRNG_##NAME: FN(put_##name)(c, w, x); break;)
-CTRNG_TARGET static inline __attribute__((always_inline)) void FN(put)(const FN(sink) *c, int kind, size_t w, v8u x)
+    CTRNG_IF(put)(case CTRNG_##NAME: FN(put_##name)(c, w, (v8u)x); break;)
+CTRNG_TARGET static inline __attribute__((always_inline)) void FN(put)(const FN(sink) *c, int kind, size_t w, v4i x)
 {
     switch (kind) {
     CTRNG_KINDS(PUT_CASE)
-    default: FN(put_raw32)(c, w, x);
+    default: FN(put_raw32)(c, w, (v8u)x);
     }
 }
 #undef PUT_CASE

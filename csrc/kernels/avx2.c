@@ -99,8 +99,8 @@ CTRNG_TARGET static inline void words4x4(__m256i x0, __m256i x1, __m256i x2, __m
         _Pragma("GCC unroll 4") for (int j = 0; j < (sets); j++) {                \
             __m256i a_, b_;                                                       \
             words4x4(x0[j], x1[j], x2[j], x3[j], &a_, &b_);                       \
-            put_avx2(c, kind, 4 * i + 16 * j, (v8u)a_);                                     \
-            put_avx2(c, kind, 4 * i + 16 * j + 8, (v8u)b_);                                 \
+            put_avx2(c, kind, 4 * i + 16 * j, (v4i)a_);                                     \
+            put_avx2(c, kind, 4 * i + 16 * j + 8, (v4i)b_);                                 \
         }                                                                         \
     } while (0)
 
