@@ -217,23 +217,24 @@ def _pick(b, j):
 
 @register_jitable
 def block_word32(b, w, wide):
-    """uint32 word w of the cipher block b (four uint64 values): 4 words for
-    the 4x32 ciphers, 8 for the 4x64 ones (`wide`, low half first)."""
-    w = U64(w)
+    """uint32 word w (an int) of the cipher block b (four uint64 values): 4
+    words for the 4x32 ciphers, 8 for the 4x64 ones (`wide`, low half
+    first).  w stays a signed int: the kernels' loops over w then unroll
+    as they would over constant indices."""
     if wide:
-        x = _pick(b, w >> ONE)
-        return (x >> S32) if w & ONE else (x & M32)
-    return _pick(b, w)
+        x = _pick(b, U64(w) >> ONE)
+        return (x >> S32) if w & 1 else (x & M32)
+    return _pick(b, U64(w))
 
 
 @register_jitable
 def block_word64(b, w, wide):
-    """uint64 word w of the cipher block b: 2 words for the 4x32 ciphers (two
-    32-bit words each, low first), 4 for the 4x64 ones (`wide`)."""
-    w = U64(w)
+    """uint64 word w (an int) of the cipher block b: 2 words for the 4x32
+    ciphers (two 32-bit words each, low first), 4 for the 4x64 ones
+    (`wide`)."""
     if wide:
-        return _pick(b, w)
-    return (_pick(b, TWO * w + ONE) << S32) | _pick(b, TWO * w)
+        return _pick(b, U64(w))
+    return (_pick(b, U64(2 * w + 1)) << S32) | _pick(b, U64(2 * w))
 
 
 @register_jitable
@@ -241,8 +242,8 @@ def raw32_of(alg, rounds, words, i):
     """random_raw32 with the algorithm code and round count given apart."""
     i = U64(i)
     if is64(alg):
-        return block_word32(block_of(alg, rounds, words, i >> THREE), i & SEVEN, True)
-    return block_word32(block_of(alg, rounds, words, i >> TWO), i & THREE, False)
+        return block_word32(block_of(alg, rounds, words, i >> THREE), np.int64(i & SEVEN), True)
+    return block_word32(block_of(alg, rounds, words, i >> TWO), np.int64(i & THREE), False)
 
 
 @register_jitable
@@ -250,8 +251,8 @@ def raw64_of(alg, rounds, words, i):
     """random_raw64 with the algorithm code and round count given apart."""
     i = U64(i)
     if is64(alg):
-        return block_word64(block_of(alg, rounds, words, i >> TWO), i & THREE, True)
-    return block_word64(block_of(alg, rounds, words, i >> ONE), i & ONE, False)
+        return block_word64(block_of(alg, rounds, words, i >> TWO), np.int64(i & THREE), True)
+    return block_word64(block_of(alg, rounds, words, i >> ONE), np.int64(i & ONE), False)
 
 
 @register_jitable
