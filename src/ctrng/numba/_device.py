@@ -15,7 +15,7 @@ from numba.core.extending import intrinsic, overload
 from numba.extending import register_jitable
 
 from .._core import kinds
-from .._core.bridge import KIND_ROWS
+from .._core.bridge import ALGORITHM_CODES, KIND_ROWS
 
 U64 = np.uint64
 U32 = np.uint32
@@ -32,6 +32,9 @@ ROT32 = (U64(10), U64(26), U64(11), U64(21), U64(13), U64(27), U64(23), U64(5),
          U64(6), U64(20), U64(17), U64(11), U64(25), U64(10), U64(18), U64(20))
 ROT64 = (U64(14), U64(16), U64(52), U64(57), U64(23), U64(40), U64(5), U64(37),
          U64(25), U64(33), U64(46), U64(12), U64(58), U64(22), U64(32), U64(32))
+# The C core's cipher codes (words[0] of a stream), as uint64 constants.
+PHILOX4X32, PHILOX4X64, THREEFRY4X32, THREEFRY4X64 = (
+    U64(ALGORITHM_CODES[name]) for name in ("philox4x32", "philox4x64", "threefry4x32", "threefry4x64"))
 TWO_M24 = np.float32(2.0 ** -24)
 TWO_M53 = 2.0 ** -53
 
@@ -179,8 +182,8 @@ def threefry4x64(c0, c1, c2, c3, k0, k1, k2, k3, rounds):
 
 @register_jitable
 def is64(alg):
-    """True for the 4x64 ciphers (algorithm codes 1 and 3)."""
-    return alg == ONE or alg == THREE
+    """True for the 4x64 ciphers."""
+    return alg == PHILOX4X64 or alg == THREEFRY4X64
 
 
 @register_jitable
@@ -194,11 +197,11 @@ def stream_block(words, p):
 def block_of(alg, rounds, words, p):
     """stream_block with the algorithm code and round count given apart:
     as compile-time constants they leave one cipher, its rounds unrolled."""
-    if alg == 0:
+    if alg == PHILOX4X32:
         return philox4x32(p & M32, p >> S32, words[7], words[8], words[2], words[3], rounds)
-    if alg == ONE:
+    if alg == PHILOX4X64:
         return philox4x64(p, words[6], words[7], words[8], words[2], words[3], rounds)
-    if alg == TWO:
+    if alg == THREEFRY4X32:
         return threefry4x32(p & M32, p >> S32, words[7], words[8], words[2], words[3], words[4], words[5],
                             rounds)
     return threefry4x64(p, words[6], words[7], words[8], words[2], words[3], words[4], words[5], rounds)
