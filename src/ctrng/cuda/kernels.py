@@ -55,6 +55,7 @@ def _keep(x, loc, scale):
 def _affine(x, loc, scale):
     return fmul(x, scale) + loc
 
+
 def _grouped(value, word, wide, pairs, size):
     """The device function giving elements w, ..., w + size - 1 (size a
     power of two, at least 2) of a cipher block b, as a tuple."""
@@ -91,9 +92,9 @@ def _group_size(per, itemsize):
 # Each kind in _TRANSFORMS below is (whether words go in pairs, maker);
 # maker(alg, rounds, option) gives the device function that turns stream
 # words into output elements, given the kernel's parameter tuple `prm`:
-# value(x, prm, words, pos) for one word x, the stream's element `pos` in
-# words of that many bits, or value(x0, x1, prm) -> two elements for a pair.
-# The bits an element takes are the C table's (element_bits).
+# value(x, prm, words, pos) for one word x of the bits an element takes
+# (element_bits: the C table's), `pos` the element's place in the stream, or
+# value(x0, x1, prm) -> two elements for a pair.
 
 def _converted(convert):
     """Raw words and uniforms; option: map x to x * scale + loc, prm =
