@@ -23,7 +23,8 @@ static const struct {
 #undef CTRNG_KIND_FACTS
 };
 
-/* Elements must tile a 16-byte block (and so a group) exactly. */
+/* Elements are whole words (CTRNG_CHUNK_ELEMENTS counts on it) and tile a
+ * 16-byte block, and so a group, exactly. */
 #define CTRNG_KIND_UNIT_CHECK(NAME, name, unit_bytes, ...) \
     _Static_assert(unit_bytes % 4 == 0 && 16 % unit_bytes == 0, #name ": unit_bytes must divide a block");
 CTRNG_KINDS(CTRNG_KIND_UNIT_CHECK)

@@ -10,8 +10,8 @@
  * row's lower-case name) and, if `put` is 1, its put step FN(put_<name>).
  *
  * X(NAME, name, unit_bytes, value, out_bytes, range_bits, put, streams)
- *   unit_bytes  stream bytes one element consumes (a multiple of 4, at most
- *               64)
+ *   unit_bytes  stream bytes one element consumes: 4, 8 or 16, whole words
+ *               that tile a 16-byte block (fill.c asserts it)
  *   value       'u' unsigned, 'f' IEEE float, 'i' integers of
  *               ctrng_params.out_bytes (out_bytes 0)
  *   range_bits  integer kinds: ranges high - low - 1 below 2^range_bits, drawn
