@@ -220,9 +220,8 @@ class Generator:
         endpoint=True); ``integers(high)`` draws from [0, high)."""
         if high is None:
             low, high = 0, low
-        high = check_int(high, "high", (1 << 64) + 1, low=-(1 << 63)) + (1 if endpoint else 0)
         dt = checks.check_dtype(dtype, stateless.INT_DTYPES, "integers")
-        kind, prm = stateless.integer_params(low, high, dt)
+        kind, prm = stateless.integer_params(low, high, dt, endpoint)
         return self._draw(kind, dt, size, None, params=prm, tag=(prm.low, prm.range))
 
     def bernoulli(self, p, size=None, dtype=np.bool_):

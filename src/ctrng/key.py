@@ -233,7 +233,7 @@ class Key:
 
     def block(self, block):
         """The four words of block `block` of this stream (scalar reference)."""
-        return bridge.block(self._algorithm.code, self._rounds, self.counter_words(block), self.key_words)
+        return bridge.block(self._algorithm.code, self._rounds, self.counter_words(block), self.cstream().key)
 
     @property
     def block_bytes(self):

@@ -134,26 +134,33 @@ INT_DTYPES = (np.int32, np.int64, np.uint32, np.uint64)
 _INT_LIMITS = {np.dtype(t): (int(np.iinfo(t).min), int(np.iinfo(t).max)) for t in INT_DTYPES}
 
 
-def integer_bounds(low, high):
+def integer_bounds(low, high, endpoint=False):
     """low and high as ints with low < high, both within 64-bit integers:
-    Python ints or NumPy integers, not bools or floats (see check_int)."""
+    Python ints or NumPy integers, not bools or floats (see check_int).
+    endpoint: the range is [low, high], returned as [low, high + 1)."""
     low = check_int(low, "low", 1 << 64, low=-(1 << 63))
+    if endpoint:
+        high = check_int(high, "high", 1 << 64, low=-(1 << 63)) + 1
+        if low >= high:
+            raise ValueError(f"need low <= high, got low={low}, high={high - 1}")
+        return low, high
     high = check_int(high, "high", (1 << 64) + 1, low=-(1 << 63) + 1)
     if low >= high:
         raise ValueError(f"need low < high, got low={low}, high={high}")
     return low, high
 
 
-def integer_params(low, high, dt):
-    """Check [low, high) against dtype `dt`; return (kind, C parameters)."""
-    low, high = integer_bounds(low, high)
+def integer_params(low, high, dt, endpoint=False):
+    """Check [low, high) ([low, high] with endpoint) against dtype `dt`;
+    return (kind, C parameters)."""
+    low, high = integer_bounds(low, high, endpoint)
     smallest, largest = _INT_LIMITS[dt]
     if low < smallest:
         raise ValueError(f"low={low} is below the smallest {dt} ({smallest})")
     if high - 1 > largest:
         raise ValueError(f"high={high} is above {dt}'s largest value + 1 ({largest + 1})")
     range_ = high - low - 1
-    return kinds.integer_kind(range_), bridge.integer_params(low, range_, dt.itemsize)
+    return kinds.INTEGER_KIND_BY_BITS[range_.bit_length()], bridge.integer_params(low, range_, dt.itemsize)
 
 
 def integers(key, low, high, n=None, start=0, dtype=np.int64, *, out=None, threads=None):

@@ -26,23 +26,28 @@ WORD_BYTES = UNIT_BYTES[RAW32]
 # The integer kinds, narrowest first.
 INTEGER_KINDS = tuple(sorted((row.code for row in KIND_ROWS if row.range_bits),
                              key=lambda code: KIND_ROWS[code].range_bits))
-# (2**range_bits, code) of the integer kinds, narrowest first.
-_INTEGER_LIMITS = tuple((1 << KIND_ROWS[code].range_bits, code) for code in INTEGER_KINDS)
+# The integer kind for each bit length b of a range (high - low - 1): the
+# narrowest whose range_bits are at least b, so the range is below
+# 2**range_bits.
+INTEGER_KIND_BY_BITS = tuple(next(code for code in INTEGER_KINDS if b <= KIND_ROWS[code].range_bits)
+                             for b in range(max(KIND_ROWS[code].range_bits for code in INTEGER_KINDS) + 1))
 
 # The float kinds by (family, output bytes): ("uniform", 4) -> UNIFORM_F32.
 FLOAT_KINDS = {(row.name.rpartition("_")[0], row.out_bytes): row.code for row in KIND_ROWS if row.value == "f"}
-# The float output dtypes of the uniform family (those of every family),
-# narrowest first: the dtypes the float functions accept.
-FLOAT_DTYPES = tuple(np.dtype(f"f{size}") for family, size in sorted(FLOAT_KINDS) if family == "uniform")
+# The float output types of the uniform family (those of every family),
+# narrowest first: the dtypes the float functions accept.  Scalar types, not
+# dtype instances: checks.check_dtype keys its cache on them, and a type
+# hashes at once where a dtype instance computes its hash on every call.
+FLOAT_DTYPES = tuple(np.dtype(f"f{size}").type for family, size in sorted(FLOAT_KINDS) if family == "uniform")
 
 
 def integer_kind(range_):
     """The integer kind that draws values low + [0, range_]: the narrowest
     whose range_bits exceed range_'s bit length (range_ < 2**range_bits)."""
-    for limit, code in _INTEGER_LIMITS:
-        if range_ < limit:
-            return code
-    raise ValueError(f"range {range_} is beyond every integer kind")
+    bits = range_.bit_length()
+    if bits >= len(INTEGER_KIND_BY_BITS):
+        raise ValueError(f"range {range_} is beyond every integer kind")
+    return INTEGER_KIND_BY_BITS[bits]
 
 
 def float_kind(family, dt):
