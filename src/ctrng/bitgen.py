@@ -54,8 +54,8 @@ class _StreamLock:
     `check_with` sets it: a draw that started waiting for the lock before
     the position moved near the end is checked too.  Without the check a
     draw runs no Python code and costs what it costs under a
-    ``threading.Lock``; the check, a Python call, adds half the cost of a
-    scalar draw."""
+    ``threading.Lock``; the check is a Python call on every draw, which is
+    why it runs only near the end."""
 
     __slots__ = ("acquire", "release", "locked", "_release_exit", "exit")
 

@@ -23,7 +23,7 @@ import numpy as np
 import ctrng
 
 from ._core.bridge import stream_length
-from ._core.kinds import RAW32
+from ._core.kinds import RAW32, WORD_BYTES
 from ._core.threads import cpu_count
 from .bench import bench_cases, best_time, machine_line
 from .key import ALGORITHMS, DEFAULT_ALGORITHM, Key
@@ -114,14 +114,14 @@ def _raw_blocks(count, key_at, start, total_bytes, chunk_words, threads):
     while remaining is None or remaining > 0:
         want = per_rank
         if remaining is not None:
-            want = min(want, -(-remaining // (4 * count)))  # ceil: words per stream still needed
+            want = min(want, -(-remaining // (WORD_BYTES * count)))  # ceil: words per stream still needed
         want = min(want, stream_words - pos)
         if want <= 0:
             return  # the end of the stream (2**64 blocks): practically never
         for lo in range(0, count, group):
             rows = min(group, count - lo)
             if per_rank == 1 and remaining is not None:
-                rows = min(rows, -(-remaining // 4))  # the streams whose word j is still wanted
+                rows = min(rows, -(-remaining // WORD_BYTES))  # the streams whose word j is still wanted
             rows = bufs[:rows]
             for i, buf in enumerate(rows, lo):
                 ctrng.random_raw(keys[i] if keys else key_at(i), start=pos, out=buf[:want], threads=threads)
@@ -160,7 +160,7 @@ def cmd_raw(args, parser):
         parser.error(f"--start must be below {stream_words} (2**{stream_words.bit_length() - 1}) "
                      f"words for {args.algorithm}, got {args.start}")
     if args.bytes is not None:
-        words = -(-args.bytes // (4 * count))  # per stream
+        words = -(-args.bytes // (WORD_BYTES * count))  # per stream
         if args.start + words > stream_words:
             parser.error(f"--bytes {args.bytes} from word {args.start} goes past the end of the stream "
                          f"({stream_words} words per rank)")

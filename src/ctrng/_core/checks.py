@@ -52,8 +52,8 @@ _CHECKED_DTYPES = {}  # (dtype, allowed) -> check_dtype's answer
 def check_dtype(dtype, allowed, what):
     """The native-order dtype for `dtype`, which must be one of `allowed`
     (TypeError naming the function `what` otherwise): NumPy's own instance
-    of it, which compares by identity, fast.  Answers are remembered: a
-    small draw would otherwise spend a fifth of its time here."""
+    of it, which compares by identity, fast.  Answers are remembered: the
+    lookup is a large part of a small draw's cost."""
     try:
         return _CHECKED_DTYPES[dtype, allowed]
     except (KeyError, TypeError):  # TypeError: an unhashable dtype argument
