@@ -47,12 +47,6 @@ def random_raw(key, n=None, start=0, dtype=np.uint32, *, out=None, threads=None)
     return res
 
 
-def float_kind(uniform, dt):
-    """The distribution code of uniform (or normal) floats of dtype dt
-    (kinds.float_kind, which reads the C table)."""
-    return kinds.float_kind("uniform" if uniform else "normal", dt)
-
-
 def _float_fill(key, uniform, name, n, start, dtype, out, threads, affine=None):
     """Uniform or normal floats, optionally loc + scale * x (affine)."""
     key = check_key(key)
