@@ -441,3 +441,26 @@ def test_check_int_prints_a_power_of_two_only_for_one():
     with pytest.raises(ValueError) as info:
         check_int(-1, "n", 1 << 63)
     assert str(info.value) == "n must be in [0, 9223372036854775808) (= [0, 2**63)), got -1"
+
+
+# -- states: one parser for Generator and the bit generators, also when unpickling ----
+@pytest.mark.parametrize("change, exc, name", [
+    ({"key": {"root": 1}}, ValueError, "missing 'rank'"),
+    ({"key": dict(KEY.to_dict(), rank=-1)}, ValueError, "rank"),
+    ({"key": dict(KEY.to_dict(), seed=1)}, ValueError, "unknown field 'seed'"),
+    ({"key": None}, TypeError, "state\\['key'\\]"),
+    ({"position": 1.5}, TypeError, "position"),
+    ({"position": -1}, ValueError, "position"),
+    ({"spawned": 257}, ValueError, "spawned"),
+    ({"extra": 0}, ValueError, "unknown field 'extra'"),
+])
+def test_states_are_checked_before_anything_is_built(change, exc, name):
+    from ctrng import bitgen, generator
+    for obj, restore in [(ctrng.Generator(KEY), lambda s: generator._from_state(s, None)),
+                         (ctrng.Philox4x32(KEY), lambda s: bitgen._from_state("Philox4x32", s))]:
+        state = dict(obj.state, **change)
+        with pytest.raises(exc, match=name):
+            obj.state = state
+        with pytest.raises(exc, match=name):  # the path pickle takes
+            restore(state)
+        assert obj.key == KEY and obj.position == 0
