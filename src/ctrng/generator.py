@@ -40,6 +40,7 @@ SPAWN_FANOUT = derive.FANOUT
 AHEAD, AHEAD_MAX, AHEAD_SLOTS = 1024, 128, 8
 
 _F64 = np.dtype(np.float64)
+_WORD_BYTES = kinds.WORD_BYTES  # the cursor's unit, read once: _claim runs on every draw
 
 
 def _shape(size):
@@ -103,7 +104,7 @@ class Generator:
     def _claim(self, n, unit_bytes, length):
         """Reserve n elements of unit_bytes each, of a stream of `length`
         such elements; return the first element index."""
-        words = unit_bytes // kinds.WORD_BYTES
+        words = unit_bytes // _WORD_BYTES
         with self._lock:
             start = -(-self._position // words)
             if start + n > length:
