@@ -62,15 +62,21 @@ def stream_length(key, kind):
     return min(length, INTEGER_ELEMENTS) if row.range_bits else length
 
 
+def check_range(key, kind, start, n, words=1):
+    """Raise ValueError unless elements [start, start + n) of `kind` (raw
+    words: `words` 32-bit words an element) lie within the stream."""
+    length = stream_length(key, kind) // words
+    if start + n > length:
+        raise ValueError(
+            f"start + n = {start + n} is past the end of the stream ({length} elements of this kind)")
+
+
 def fill(key, kind, start, n, out, *, params=None, threads=None, isa="auto", stream=False):
     """Write elements [start, start + n) of distribution `kind` of `key`'s
     stream into `out`, a writable, aligned, C-contiguous array of n elements.
     stream: large pieces may bypass the caches (CTRNG_FILL_STREAM), for an
     `out` that was written before (not one just allocated)."""
-    length = stream_length(key, kind)
-    if start + n > length:
-        raise ValueError(
-            f"start + n = {start + n} is past the end of the stream ({length} elements of this kind)")
+    check_range(key, kind, start, n)
     workers = resolve_threads(threads, n)
     code = ISAS.get(isa) if isinstance(isa, str) else None
     if code is None:

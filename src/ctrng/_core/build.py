@@ -24,7 +24,7 @@ SOURCES = ["kinds.c", "layout.c", "dispatch.c", "fill.c", "bitgen.c", "shuffle/p
 # No FMA contraction: every instruction set must round identically.
 COMPILE_ARGS = ["-O3", "-std=gnu11", "-ffp-contract=off", "-fno-math-errno", "-Wno-psabi"]
 # CTRNG_SANITIZE=1 at build time: AddressSanitizer and UndefinedBehaviorSanitizer
-# (load libasan first when importing: see tests/test_sanitizers.py).
+# (load libasan first when importing: see tests/core/test_sanitizers.py).
 SANITIZE_ARGS = ["-O1", "-g", "-fno-omit-frame-pointer", "-fsanitize=address,undefined",
                  "-fno-sanitize-recover=all"]
 SANITIZE = os.environ.get("CTRNG_SANITIZE", "") not in ("", "0")

@@ -111,7 +111,9 @@ def prepare_out(out, n, dtype, *, wrap=None, empty=allocate):
         raise ValueError("out must be C-contiguous")
     if n is not None and check_int(n, "n", MAX_N) != out.size:
         raise ValueError(f"out has {out.size} elements but n = {n}")
-    return out, (out.reshape(-1) if wrap is None else out.reshape(out.size)), out.size
+    if wrap is None:
+        return out, out.reshape(-1), out.size
+    return out, out if out.ndim == 1 else out.reshape(out.size), out.size  # a device reshape makes a new object
 
 
 def check_start(start):

@@ -100,19 +100,8 @@ def _aligned(arr, skip):
 
 
 def _device_out(out, n, dt):
-    """A device array of n elements of dt: `out` wrapped zero-copy, or new."""
-    if out is None:
-        if n is None:
-            raise TypeError("n is required when out is not given")
-        return cuda.device_array(check_int(n, "n", checks.MAX_N), dt)
-    arr = as_device_array(out)
-    if arr.dtype != dt:
-        raise TypeError(f"out has dtype {arr.dtype}; expected {dt}")
-    if not arr.is_c_contiguous():
-        raise ValueError("out must be C-contiguous")
-    if n is not None and check_int(n, "n", checks.MAX_N) != arr.size:
-        raise ValueError(f"out has {arr.size} elements but n = {n}")
-    return arr if arr.ndim == 1 else arr.reshape(arr.size)
+    """A flat device array of n elements of dt: `out` wrapped zero-copy, or new."""
+    return checks.prepare_out(out, n, dt, wrap=as_device_array, empty=cuda.device_array)[1]
 
 
 def _check(key, start, n, kind, words=1):
@@ -120,8 +109,7 @@ def _check(key, start, n, kind, words=1):
     `kind` (raw: `words` 32-bit words each)."""
     check_key(key)
     start = checks.check_start(start)
-    if start + n > bridge.stream_length(key, kind) // words:
-        raise ValueError(f"start + n = {start + n} is past the end of the stream")
+    bridge.check_range(key, kind, start, n, words)
     return start
 
 
