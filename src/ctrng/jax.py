@@ -49,7 +49,8 @@ from jax import lax
 from jax.extend.random import define_prng_impl
 
 from . import derive
-from ._core.checks import check_dtype, check_int, check_interval, check_loc_scale, check_shape
+from ._core import kinds
+from ._core.checks import check_dtype, check_interval, check_loc_scale, check_shape, check_start
 from .key import ALGORITHMS, DEFAULT_ALGORITHM, Key
 from .stateless import INT_DTYPES, bernoulli_threshold, integer_bounds, integer_params
 
@@ -421,7 +422,7 @@ def _bits(alg, kd, bit_width, shape, start):
 # ---- the public functions ---------------------------------------------------------
 
 def _start(start, n, length):
-    start = check_int(start, "start", 1 << 80)
+    start = check_start(start)
     if start + n > length:
         raise ValueError(f"elements [{start}, {start + n}) go past the end of the stream ({length} elements)")
     return start
@@ -430,7 +431,7 @@ def _start(start, n, length):
 def _float_dtype(dtype, what):
     if dtype is None:
         return np.dtype(np.float64 if jax.config.jax_enable_x64 else np.float32)
-    dt = check_dtype(dtype, (np.float32, np.float64), what)
+    dt = check_dtype(dtype, kinds.FLOAT_DTYPES, what)
     if dt == np.float64:
         _need_x64(dt, "floats")
     return dt
@@ -755,9 +756,9 @@ def integers(k, low, high, shape=(), start=0, dtype=None):
     dt = check_dtype(dtype, INT_DTYPES, "integers")
     if dt.itemsize == 8:
         _need_x64(dt, "integers")
-    integer_params(low, high, dt)  # the C core's range checks
+    code, _ = integer_params(low, high, dt)  # the C core's range checks and integer kind
     m = high - low
-    kind = 32 if m <= 1 << 16 else 64 if m <= 1 << 32 else 128
+    kind = 8 * kinds.UNIT_BYTES[code]  # the draw's bits: 32, 64 or 128
     shape = _shape(shape)
     start = _start(start, math.prod(shape), 1 << 57)
     if kind == 32:

@@ -55,7 +55,7 @@ import tensorflow as tf
 from . import init as _init
 from ._core import bridge, kinds
 from ._core.checks import MAX_N as _MAX_N
-from ._core.checks import check_dtype, check_int, check_interval, check_loc_scale, check_shape
+from ._core.checks import check_dtype, check_int, check_interval, check_loc_scale, check_shape, check_start
 from .init import truncnorm_params
 from .key import check_key
 from .numba._device import AS241
@@ -89,11 +89,11 @@ _GRAPH_FROM = 1 << 18  # elements: smaller calls run eagerly (a trace costs more
 def _graph_when_eager(fn):
     """Run `fn` eagerly through a tf.function of its start, cached per
     function and other arguments: a graph runs a dozen elementwise ops
-    with less overhead than eager dispatch (10**7 normals 1.7x faster), and
-    a new start reuses the trace.  Only calls of 2**18 elements or more with
-    a Python int start below 2**57 - n take this path (no stream ends
-    there, so no ValueError is lost); smaller calls, arguments that are not
-    hashable, tensor starts and graph mode call `fn` as it is."""
+    with less overhead than eager dispatch, and a new start reuses the
+    trace.  Only calls of 2**18 elements or more with a Python int start
+    below 2**57 - n take this path (no stream ends there, so no ValueError
+    is lost); smaller calls, arguments that are not hashable, tensor starts
+    and graph mode call `fn` as it is."""
     signature = inspect.signature(fn)
 
     @functools.wraps(fn)
@@ -342,7 +342,7 @@ def _start(start, key, kind, n):
     if n > length:
         raise ValueError(f"n = {n} is more than the stream holds ({length} elements of this kind)")
     if not isinstance(start, (tf.Tensor, tf.Variable)):
-        start = check_int(start, "start", 1 << 80)
+        start = check_start(start)
         if start + n > length:
             raise ValueError(
                 f"start + n = {start + n} is past the end of the stream ({length} elements of this kind)")
@@ -448,7 +448,7 @@ def random(key, shape, start=0, dtype=tf.float64):
     True
     """
     key = check_key(key)
-    dt = _dtype(dtype, (np.float32, np.float64), "random")
+    dt = _dtype(dtype, kinds.FLOAT_DTYPES, "random")
     dims, n = _shape(shape)
     return _uniform(key, dims, n, start, dt, None, "random")
 
@@ -459,7 +459,7 @@ def uniform(key, low=0.0, high=1.0, shape=None, start=0, dtype=tf.float64):
     """Uniform floats in [low, high), as ``ctrng.uniform``: u * (high - low)
     + low in the output's precision, u = random's element i."""
     key = check_key(key)
-    dt = _dtype(dtype, (np.float32, np.float64), "uniform")
+    dt = _dtype(dtype, kinds.FLOAT_DTYPES, "uniform")
     low, high = check_interval(low, high, np.dtype(dt.as_numpy_dtype))
     dims, n = _shape(shape)
     return _uniform(key, dims, n, start, dt, (low, high - low), "uniform")
@@ -614,7 +614,7 @@ def standard_normal(key, shape, start=0, dtype=tf.float64):
     True
     """
     key = check_key(key)
-    dt = _dtype(dtype, (np.float32, np.float64), "standard_normal")
+    dt = _dtype(dtype, kinds.FLOAT_DTYPES, "standard_normal")
     dims, n = _shape(shape)
     return _normal(key, dims, n, start, dt, None, "standard_normal")
 
@@ -625,7 +625,7 @@ def normal(key, loc=0.0, scale=1.0, shape=None, start=0, dtype=tf.float64):
     """Normal variates, as ``ctrng.normal``: z * scale + loc in the output's
     precision, z = standard_normal's element i."""
     key = check_key(key)
-    dt = _dtype(dtype, (np.float32, np.float64), "normal")
+    dt = _dtype(dtype, kinds.FLOAT_DTYPES, "normal")
     loc, scale = check_loc_scale(loc, scale, np.dtype(dt.as_numpy_dtype))
     dims, n = _shape(shape)
     return _normal(key, dims, n, start, dt, (loc, scale), "normal")
@@ -643,13 +643,8 @@ class _Lemire:
     def __init__(self, kind, rng):
         self.kind, self.range = kind, rng
         m = rng + 1
-        self.units = {kinds.INTEGERS_32: 1, kinds.INTEGERS_64: 2, kinds.INTEGERS_128: 4}[kind]
-        if kind == kinds.INTEGERS_32:
-            self.t = (-m) % (1 << 32) % m
-        elif kind == kinds.INTEGERS_64:
-            self.t = (-m) % (1 << 64) % m
-        else:
-            self.t = 0 if rng == M64 else (-m) % (1 << 128) % m
+        self.units = kinds.UNIT_BYTES[kind] // kinds.WORD_BYTES  # 32-bit words a draw
+        self.t = (-m) % (1 << 8 * kinds.UNIT_BYTES[kind]) % m  # Lemire's threshold for the draw's width
 
     def __call__(self, w):
         """(accepted, offset) of each row of w."""
@@ -832,7 +827,7 @@ def truncated_normal(key, mean=0.0, std=1.0, a=-2.0, b=2.0, shape=None, start=0,
     True
     """
     key = check_key(key)
-    dt = _dtype(dtype, (np.float32, np.float64), "truncated_normal")
+    dt = _dtype(dtype, kinds.FLOAT_DTYPES, "truncated_normal")
     prm = truncnorm_params(mean, std, a, b, np.dtype(dt.as_numpy_dtype))
     dims, n = _shape(shape)
     kind = kinds.TRUNCNORM_F32 if dt == tf.float32 else kinds.TRUNCNORM_F64
