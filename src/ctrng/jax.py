@@ -71,7 +71,7 @@ def mulhilo(a, m):
     """(high, low) 32-bit halves of a * m, for a uint32 array a and a
     constant m < 2**32.  With 64-bit JAX, one uint64 product; without, the
     high half from 16-bit limbs (four uint32 products).  Not lax.mulhi,
-    though XLA's CPU backend runs it about 2x faster than the limbs: JAX
+    though XLA's CPU backend runs it faster than the limbs: JAX
     0.10 cannot lower it in a sharded computation ("failed to legalize
     operation 'mhlo.unknown'")."""
     if jax.config.jax_enable_x64:
