@@ -217,6 +217,9 @@ from ctrng import cli
 from ctrng.shuffle import files as outofcore
 from ctrng.shuffle.permutation import Buckets
 func, calls, writes, sig = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), getattr(signal, sys.argv[4])
+# SIGINT as at a terminal, even where this process was started with SIGINT
+# ignored (a background job of a non-interactive shell), which Python keeps.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 seen = {"calls": 0, "writes": 0}
 real_func, real_write = getattr(Buckets, func), outofcore._write_all
 
