@@ -17,6 +17,7 @@ import resource
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -41,6 +42,22 @@ def _libasan():
     return path
 
 
+def _compile(compiler, flags, exe):
+    """Build the fuzz driver and the C core into `exe`, each source compiled
+    on its own core (the sanitized builds are most of these tests' time)."""
+    build = _build_script()
+    sources = [build.CSRC / name for name in build.SOURCES] + [ROOT / "tests" / "c" / "fuzz_core.c"]
+    objects = [exe.parent / f"{exe.name}-{i}.o" for i in range(len(sources))]
+
+    def one(pair):
+        subprocess.run([compiler, *flags, f"-I{build.CSRC}", "-c", str(pair[0]), "-o", str(pair[1])], check=True)
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        list(pool.map(one, zip(sources, objects)))
+    subprocess.run([compiler, *flags, *map(str, objects), "-lm", "-o", str(exe)], check=True)
+    return exe
+
+
 @pytest.mark.parametrize("avx512_as_avx2", [False, True], ids=["native", "avx512-kernels-on-avx2"])
 def test_fuzz_the_core(tmp_path, avx512_as_avx2):
     """The fuzz driver on this CPU's code paths; and with the AVX-512 kernels
@@ -50,11 +67,8 @@ def test_fuzz_the_core(tmp_path, avx512_as_avx2):
     if avx512_as_avx2 and not has_avx2:
         pytest.skip("this CPU has no AVX2 to run the AVX-512 kernels' test build on")
     build = _build_script()
-    exe = tmp_path / "fuzz_core"
-    sources = [str(build.CSRC / name) for name in build.SOURCES] + [str(ROOT / "tests" / "c" / "fuzz_core.c")]
     defines = ["-DCTRNG_AVX512_AS_AVX2"] if avx512_as_avx2 else []
-    subprocess.run(["gcc", *build.COMPILE_ARGS, *build.SANITIZE_ARGS, *defines, f"-I{build.CSRC}", *sources,
-                    "-lm", "-o", str(exe)], check=True)
+    exe = _compile("gcc", [*build.COMPILE_ARGS, *build.SANITIZE_ARGS, *defines], tmp_path / "fuzz_core")
     seconds = os.environ.get("CTRNG_FUZZ_SECONDS", "15")
     seed = os.environ.get("CTRNG_FUZZ_SEED", "1")
     run = subprocess.run([str(exe), seconds, seed], capture_output=True, text=True, timeout=float(seconds) + 600)
@@ -74,12 +88,9 @@ def test_libfuzzer_on_the_core(tmp_path):
             pytest.fail("clang is not installed (.ci/run installs Debian's clang and libclang-rt)")
         pytest.skip("clang with libFuzzer is not installed")
     build = _build_script()
-    exe = tmp_path / "fuzz_core_libfuzzer"
-    sources = [str(build.CSRC / name) for name in build.SOURCES] + [str(ROOT / "tests" / "c" / "fuzz_core.c")]
     flags = [f for f in build.COMPILE_ARGS + build.SANITIZE_ARGS if f != "-Wno-psabi"]
     flags[flags.index("-fsanitize=address,undefined")] = "-fsanitize=fuzzer,address,undefined"
-    subprocess.run([clang, *flags, "-DCTRNG_LIBFUZZER", f"-I{build.CSRC}", *sources, "-lm", "-o", str(exe)],
-                   check=True)
+    exe = _compile(clang, [*flags, "-DCTRNG_LIBFUZZER"], tmp_path / "fuzz_core_libfuzzer")
     seconds = os.environ.get("CTRNG_FUZZ_SECONDS", "15")
     corpus = tmp_path / "corpus"
     corpus.mkdir()
