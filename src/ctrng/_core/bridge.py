@@ -220,8 +220,7 @@ def scatter_labels(labels, nexts, src, dst):
 def iperm(stream, n):
     """The round keys of the index permutation of range(n) of a stream."""
     params = ffi.new("ctrng_iperm *")
-    if lib.ctrng_iperm_init(params, stream, n):
-        raise RuntimeError("ctrng_iperm_init failed")  # pragma: no cover - n is checked by the caller
+    check(lib.ctrng_iperm_init(params, stream, n))
     return params
 
 
@@ -265,6 +264,4 @@ def bitgen_set_stream(cursor, stream):
 
 def bitgen_seek(bitgen, cursor, block, index):
     """Put the cursor at word `index` of block `block`, draws through `bitgen`."""
-    err = lib.ctrng_bitgen_init(bitgen, cursor, block, index)
-    if err:  # pragma: no cover - the key was validated
-        raise RuntimeError(f"ctrng_bitgen_init failed ({err})")
+    check(lib.ctrng_bitgen_init(bitgen, cursor, block, index))
