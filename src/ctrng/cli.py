@@ -27,7 +27,8 @@ from ._core.kinds import RAW32, WORD_BYTES
 from ._core.threads import cpu_count
 from .bench import bench_cases, best_time, machine_line
 from .key import ALGORITHMS, DEFAULT_ALGORITHM, Key
-from .shuffle.files import parse_size, shuffle_file
+from .shuffle.files import shuffle_file
+from .shuffle.jobs import parse_size
 
 __all__ = ["main", "build_parser"]
 
@@ -51,7 +52,7 @@ def _integer(text):
 
 
 def _byte_count(text):
-    """A byte count for argparse (ctrng.shuffle.files.parse_size forms)."""
+    """A byte count for argparse (ctrng.shuffle.jobs.parse_size forms)."""
     try:
         return parse_size(text)
     except ValueError as e:

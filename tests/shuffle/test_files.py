@@ -18,6 +18,7 @@ import pytest
 import ctrng
 from ctrng import cli
 from ctrng.shuffle import files as sf
+from ctrng.shuffle.jobs import parse_size
 from ctrng.shuffle.permutation import Buckets
 
 KEY = ctrng.Key(3, stream=2)
@@ -34,7 +35,7 @@ def test_raw_records_equal_the_in_memory_permutation(tmp_path, memory, unit, gro
     src = tmp_path / "records.bin"
     records.tofile(src)
     before = _digest(src)
-    plan = sf._Plan(Buckets(KEY, 5, n, 1), 3, 0, sf.parse_size(memory))
+    plan = sf._Plan(Buckets(KEY, 5, n, 1), 3, 0, parse_size(memory))
     assert (plan.unit, len(plan.groups) - 1) == (unit, groups)  # each way of cutting the passes
     assert ctrng.shuffle_file(src, tmp_path / "out.bin", 3, key=KEY, start=5, memory=memory) == n
     got = np.fromfile(tmp_path / "out.bin", np.uint8).reshape(n, 3)
@@ -59,7 +60,7 @@ def test_side_file_with_32_bit_bucket_numbers(tmp_path, monkeypatch):
 
     monkeypatch.setattr(sf._Plan, "__init__", narrow)
     ctrng.shuffle_file(src, tmp_path / "o.bin", 4, key=KEY, memory="1200K")
-    plan = sf._Plan(Buckets(KEY, 0, n, 1), 4, 0, sf.parse_size("1200K"))
+    plan = sf._Plan(Buckets(KEY, 0, n, 1), 4, 0, parse_size("1200K"))
     assert plan.side_dtype == np.uint32
     assert np.array_equal(np.fromfile(tmp_path / "o.bin", np.uint32), ctrng.permutation(KEY, records))
 
@@ -150,12 +151,12 @@ def test_an_interrupted_run_leaves_dst_as_it_was(tmp_path, monkeypatch):
 
 
 def test_parse_size():
-    assert sf.parse_size("4096") == 4096
-    assert sf.parse_size("64K") == 65536 and sf.parse_size("512MiB") == 512 << 20
-    assert sf.parse_size("2g") == 2 << 30 and sf.parse_size(7) == 7
+    assert parse_size("4096") == 4096
+    assert parse_size("64K") == 65536 and parse_size("512MiB") == 512 << 20
+    assert parse_size("2g") == 2 << 30 and parse_size(7) == 7
     for bad in ("1.5G", "-3", "12Q", ""):
         with pytest.raises(ValueError):
-            sf.parse_size(bad)
+            parse_size(bad)
 
 
 def test_command_line(tmp_path, capsys):
@@ -221,7 +222,7 @@ func, calls, writes, sig = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), geta
 # ignored (a background job of a non-interactive shell), which Python keeps.
 signal.signal(signal.SIGINT, signal.default_int_handler)
 seen = {"calls": 0, "writes": 0}
-real_func, real_write = getattr(Buckets, func), outofcore._write_all
+real_func, real_write = getattr(Buckets, func), outofcore.write_all
 
 def counted(*args, **kwargs):
     seen["calls"] += 1
@@ -237,7 +238,7 @@ def write_all(f, offset, buf):
     real_write(f, offset, buf)
 
 setattr(Buckets, func, counted)
-outofcore._write_all = write_all
+outofcore.write_all = write_all
 sys.exit(cli.main(sys.argv[5:]))
 """
 
@@ -259,7 +260,7 @@ def _work_files(tmp_path):
 def test_a_killed_run_resumes_where_it_stopped(tmp_path, n, rs):
     records = np.random.default_rng(n).integers(0, 256, (n, rs), dtype=np.uint8)
     records.tofile(tmp_path / "src.bin")
-    plan = sf._Plan(Buckets(KEY, 5, n, 1), rs, 0, sf.parse_size("1M"))
+    plan = sf._Plan(Buckets(KEY, 5, n, 1), rs, 0, parse_size("1M"))
     assert -(-n // plan.chunk) > 5 and len(plan.groups) - 1 > 5 and (plan.side_bytes > 0) == (rs == 3)
     expected = ctrng.permutation(KEY, records, start=5).tobytes()
 
@@ -329,7 +330,7 @@ def test_a_journal_from_another_boot_is_not_trusted(tmp_path):
     assert _shuffle_cli(tmp_path, 8, stop=("shuffle", 3, 1, "SIGKILL")).returncode == -signal.SIGKILL
     journal = tmp_path / next(p for p in _work_files(tmp_path) if p.endswith(".journal"))
     state = json.loads(journal.read_text())
-    assert state["pass"] == 2 and state["boot"] == sf._boot_id()
+    assert state["pass"] == 2 and state["boot"] == sf.boot_id()
     data = tmp_path / journal.name.replace(".journal", ".tmp")
     data.write_bytes(b"\0" * data.stat().st_size)  # what was not on disk yet is lost
     journal.write_text(json.dumps(dict(state, boot="another boot")))

@@ -49,77 +49,26 @@ import json
 import os
 import re
 import shutil
-import signal
-import stat
 import sys
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from .._core.checks import check_int
 from .._core.threads import resolve_threads
 from ..key import check_key
+from .jobs import (ProgressBar, boot_id, claim, default_memory, parse_size, read_exactly, source_stat,
+                   terminate_cleanly, write_all)
 from .permutation import MAX_ITEMS, Buckets, check_room, scatter_labels
 
-__all__ = ["shuffle_file", "parse_size"]
+__all__ = ["shuffle_file"]
 
 # Bytes per record besides the two copies of the record that the passes
 # hold: its bucket as uint32 and two copies of its side-file number (2 or 4
 # bytes) in pass 1, its side-file number and bucket as uint32 in pass 2.
 # That is 12 at most; the rest covers what does not grow with the chunk.
 _INDEX_BYTES = 16
-
-_SIZE = re.compile(r"\s*(\d[\d_]*)\s*([KMGT]?)(i?B)?\s*", re.IGNORECASE)
-
-
-def parse_size(text, name="size"):
-    """Bytes in a size: an int, or a string of digits with an optional K, M,
-    G or T suffix (powers of 1024; a trailing 'B' or 'iB' is accepted), such
-    as '4096', '64K', '512MiB', '2G'."""
-    if isinstance(text, (int, np.integer)) and not isinstance(text, bool):
-        return check_int(text, name, 1 << 62)
-    match = _SIZE.fullmatch(str(text))
-    if not match:
-        raise ValueError(f"{name} is not a byte count: {text!r} (use e.g. 4096, 64K, 100M, 2G)")
-    return int(match.group(1).replace("_", "")) * 1024 ** " KMGT".index(match.group(2).upper() or " ")
-
-
-def default_memory():
-    """A quarter of the machine's memory, at least 64 MiB."""
-    try:
-        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
-        total = 4 << 30
-    return max(64 << 20, total // 4)
-
-
-class _ProgressBar(tqdm):
-    """shuffle_file's progress bar on stderr (tqdm, in bytes): one line per
-    pass label, nothing at all when disabled."""
-
-    def __init__(self, total, enabled):
-        super().__init__(total=total, disable=not enabled, file=sys.stderr, unit="B", unit_scale=True,
-                         unit_divisor=1024, desc="shuffle-file", mininterval=0.2, leave=True,
-                         bar_format="{desc} [{bar:30}] {percentage:5.1f}% {rate_fmt}")
-
-    def resume(self, nbytes, where):
-        """Count the work an interrupted run did (not in the rate), and say so."""
-        if not self.disable:
-            self.write(f"shuffle-file: resuming an interrupted run at {where}", file=sys.stderr)
-            self.n = self.last_print_n = self.initial = nbytes  # tqdm's rate counts from `initial`
-
-    def advance(self, nbytes, label):
-        if not self.disable:
-            desc = f"shuffle-file {label}"
-            changed = desc != self.desc.rstrip(": ")
-            self.set_description(desc, refresh=False)
-            self.update(nbytes)
-            if changed:  # each pass shows at least once, however fast
-                self.refresh()
-
 
 def _npy_layout(path):
     """(header bytes, record size, records) of a .npy file."""
@@ -134,38 +83,6 @@ def _npy_layout(path):
     with open(path, "rb") as f:
         header = f.read(arr.offset)
     return header, arr.dtype.itemsize * int(np.prod(arr.shape[1:], dtype=np.int64)), arr.shape[0]
-
-
-def _read_exactly(f, offset, buf):
-    view = memoryview(buf).cast("B")
-    got = 0
-    while got < len(view):
-        n = os.preadv(f, [view[got:]], offset + got)
-        if n == 0:
-            raise OSError(f"unexpected end of file at byte {offset + got}")
-        got += n
-
-
-def _write_all(f, offset, buf):
-    view = memoryview(buf).cast("B")
-    done = 0
-    while done < len(view):
-        done += os.pwrite(f, view[done:], offset + done)
-
-
-def _source_stat(src):
-    """os.stat of the source, which must be a regular file."""
-    try:
-        st = src.stat()
-    except FileNotFoundError:
-        raise FileNotFoundError(f"source file not found: {src}") from None
-    if stat.S_ISDIR(st.st_mode):
-        raise IsADirectoryError(f"source {src} is a directory, not a file of records")
-    if not stat.S_ISREG(st.st_mode):
-        kind = ("a FIFO" if stat.S_ISFIFO(st.st_mode) else "a character device" if stat.S_ISCHR(st.st_mode)
-                else "a block device" if stat.S_ISBLK(st.st_mode) else "a socket")
-        raise ValueError(f"source {src} is not a regular file ({kind})")
-    return st
 
 
 def shuffle_file(src, dst, record_size=None, *, key, start=0, memory=None, overwrite=False, threads=None,
@@ -222,7 +139,7 @@ def shuffle_file(src, dst, record_size=None, *, key, start=0, memory=None, overw
     """
     check_key(key)
     src, dst = Path(src), Path(dst)
-    st = _source_stat(src)
+    st = source_stat(src)
     if dst.is_dir():
         raise IsADirectoryError(f"dst {dst} is a directory")
     if dst.exists():
@@ -256,9 +173,9 @@ def shuffle_file(src, dst, record_size=None, *, key, start=0, memory=None, overw
     workers = resolve_threads(threads, n)
     plan = _Plan(Buckets(key, start, n, workers), record_size, len(header), memory)
     show = sys.stderr.isatty() if progress is None else bool(progress)
-    bar = _ProgressBar(4 * n * record_size, show)
+    bar = ProgressBar(4 * n * record_size, show)
     try:
-        with _terminate_cleanly():
+        with terminate_cleanly():
             _run(plan, src, dst, plan.job(src, st), header, threads, bar)
     finally:
         bar.close()
@@ -269,7 +186,7 @@ def _run(plan, src, dst, job, header, threads, bar):
     """Both passes in the work files of `job`, resumed where a killed run
     stopped; then the rename to `dst`."""
     files = _WorkFiles(dst, job)
-    fd = _claim(files.data, dst)
+    fd = claim(files.data, dst)
     side_fd = None
     journal = _Journal(files, job)
     try:
@@ -288,7 +205,7 @@ def _run(plan, src, dst, job, header, threads, bar):
             shutil.copymode(src, files.data)
             os.ftruncate(fd, plan.work_size)
             os.ftruncate(side_fd, plan.side_size)
-            _write_all(fd, 0, header)
+            write_all(fd, 0, header)
         elif step == 1:
             bar.resume(2 * done * rs, f"pass 1/2, record {done} of {n}")
         else:
@@ -337,23 +254,6 @@ class _WorkFiles:
                 os.unlink(path)
 
 
-def _claim(path, dst):
-    """Open (or create) the data file at `path` and lock it: the lock tells
-    other runs that the job is alive (the kernel drops it if the process is
-    killed)."""
-    while True:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            raise BlockingIOError(f"another run is shuffling the same file into {dst} ({path} is locked)") from None
-        with contextlib.suppress(FileNotFoundError):
-            if os.path.samestat(os.fstat(fd), os.stat(path)):
-                return fd
-        os.close(fd)  # renamed or deleted by its owner before we locked it: open the new one
-
-
 def _discard_stale(dst, job):
     """Delete the work files of other jobs into `dst` (left by killed runs)
     unless a live run holds them."""
@@ -374,14 +274,6 @@ def _discard_stale(dst, job):
             os.close(fd)
 
 
-def _boot_id():
-    """This boot's identity (Linux), or None where it is unknown."""
-    try:
-        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
-    except OSError:  # pragma: no cover - not Linux
-        return None
-
-
 class _Journal:
     """How far a job got: pass 1 and the records whose chunks are done, or
     pass 2 and the groups done, in this boot.  A save replaces the journal
@@ -391,7 +283,7 @@ class _Journal:
 
     def __init__(self, files, job):
         self.files, self.job, self.fds = files, job, ()
-        self.boot = _boot_id()
+        self.boot = boot_id()
         self.saver = ThreadPoolExecutor(1, thread_name_prefix="ctrng-journal")
         self.pending = None
 
@@ -439,33 +331,6 @@ class _Journal:
                 os.fsync(dir_fd)  # the rename is durable before a write relies on it
             finally:
                 os.close(dir_fd)
-
-
-class _Terminated(BaseException):
-    """SIGTERM, raised where shuffle_file was, so that it cleans up."""
-
-
-@contextlib.contextmanager
-def _terminate_cleanly():
-    """Make SIGTERM (when its default action, exit at once, is in force)
-    unwind the body like SIGINT does, then end the process by the signal."""
-    if threading.current_thread() is not threading.main_thread() or \
-            signal.getsignal(signal.SIGTERM) != signal.SIG_DFL:
-        yield
-        return
-
-    def terminated(signum, frame):
-        raise _Terminated
-
-    signal.signal(signal.SIGTERM, terminated)
-    try:
-        yield
-    except _Terminated:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        signal.raise_signal(signal.SIGTERM)
-        raise  # not reached: the default action ends the process
-    finally:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _start_writeback(fd, offset, nbytes):
@@ -562,7 +427,7 @@ class _Plan:
             per_unit = counts.reshape(-1, unit).sum(axis=1)
             if lo >= done:
                 part, out = records[:hi - lo], moved[:hi - lo]
-                _read_exactly(src_fd, self.offset + lo * rs, part)
+                read_exactly(src_fd, self.offset + lo * rs, part)
                 label = self.buckets.bucket_of(lo, hi, out=labels[:hi - lo])
                 if sides is not None:
                     side, side_out = sides[:, :hi - lo]
@@ -573,9 +438,9 @@ class _Plan:
                 first = 0
                 for u in np.flatnonzero(per_unit).tolist():
                     take, at = int(per_unit[u]), int(written[u])
-                    _write_all(fd, base + at * rs, out[first:first + take])
+                    write_all(fd, base + at * rs, out[first:first + take])
                     if sides is not None:
-                        _write_all(side_fd, at * self.side_bytes, side_out[first:first + take])
+                        write_all(side_fd, at * self.side_bytes, side_out[first:first + take])
                     first += take
                 if hi < n:
                     journal.save(1, hi)
@@ -598,15 +463,15 @@ class _Plan:
             if hi == lo:
                 continue
             part = records[:hi - lo]
-            _read_exactly(fd, self.offset + self.slack + lo * rs, part)
+            read_exactly(fd, self.offset + self.slack + lo * rs, part)
             if sorting:
-                _read_exactly(side_fd, lo * self.side_bytes, side[:hi - lo])
+                read_exactly(side_fd, lo * self.side_bytes, side[:hi - lo])
                 side[:hi - lo] -= self.side_dtype(first % (1 << 8 * self.side_bytes))  # wraps as the stored bucket did
                 labels[:hi - lo] = side[:hi - lo]
                 part = scatter_labels(labels[:hi - lo], np.diff(starts[first:last + 1]), part, moved[:hi - lo])
             self.buckets.shuffle(first, last, part, lo, threads=threads)
             journal.wait()  # groups before g are recorded as done: this write may cover what g - 1 read
-            _write_all(fd, self.offset + lo * rs, part)
+            write_all(fd, self.offset + lo * rs, part)
             _start_writeback(fd, self.offset + lo * rs, part.nbytes)
             if g + 2 < len(self.groups):
                 journal.save(2, g + 1)
