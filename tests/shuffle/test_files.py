@@ -185,8 +185,10 @@ def test_empty_rows_are_copied(tmp_path):
 
 
 def test_what_the_source_is_when_it_is_not_a_file(tmp_path):
-    with pytest.raises(IsADirectoryError, match=f"{tmp_path}.* is a directory"):
-        ctrng.shuffle_file(tmp_path, tmp_path / "d.bin", 4, key=KEY)
+    (tmp_path / "empty").mkdir()  # a directory stands for its files (a dataset of shards)
+    with pytest.raises(FileNotFoundError, match="empty holds no data files"):
+        ctrng.shuffle_file(tmp_path / "empty", tmp_path / "d.bin", 4, key=KEY)
+    (tmp_path / "empty").rmdir()
     os.mkfifo(tmp_path / "fifo")
     with pytest.raises(ValueError, match=r"fifo is not a regular file \(a FIFO\)"):
         ctrng.shuffle_file(tmp_path / "fifo", tmp_path / "d.bin", 4, key=KEY)

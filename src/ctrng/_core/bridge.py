@@ -217,6 +217,26 @@ def scatter_labels(labels, nexts, src, dst):
                              ffi.from_buffer(dst, require_writable=True))
 
 
+def line_ends(buf, ends):
+    """Write the offset past each newline of `buf` (uint8) to `ends`
+    (uint64), as many as fit, and return how many were written; with ends
+    None, return how many newlines there are."""
+    if ends is None:
+        return lib.ctrng_line_ends(ffi.from_buffer(buf), len(buf), ffi.NULL, len(buf))
+    return lib.ctrng_line_ends(ffi.from_buffer(buf), len(buf), ffi.from_buffer("uint64_t[]", ends, require_writable=True),
+                               len(ends))
+
+
+def gather_spans(src, ends, order, dst, dst_ends):
+    """Copy the items order[0], order[1], ... of `src` (item i is
+    src[ends[i - 1]:ends[i]]) back to back into `dst`, their ends into
+    `dst_ends` (uint64, or None)."""
+    lib.ctrng_gather_spans(ffi.from_buffer(src), ffi.from_buffer("uint64_t[]", ends), ffi.from_buffer("int64_t[]", order),
+                           len(order), ffi.from_buffer(dst, require_writable=True),
+                           ffi.NULL if dst_ends is None else ffi.from_buffer("uint64_t[]", dst_ends,
+                                                                              require_writable=True))
+
+
 def iperm(stream, n):
     """The round keys of the index permutation of range(n) of a stream."""
     params = ffi.new("ctrng_iperm *")

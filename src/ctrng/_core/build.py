@@ -20,7 +20,7 @@ def header_declarations(path):
 
 
 SOURCES = ["kinds.c", "layout.c", "dispatch.c", "fill.c", "bitgen.c", "shuffle/permute.c", "shuffle/iperm.c",
-           "kernels/portable.c", "kernels/avx2.c", "kernels/avx512.c"]
+           "shuffle/spans.c", "kernels/portable.c", "kernels/avx2.c", "kernels/avx512.c"]
 # No FMA contraction: every instruction set must round identically.
 COMPILE_ARGS = ["-O3", "-std=gnu11", "-ffp-contract=off", "-fno-math-errno", "-Wno-psabi"]
 # CTRNG_SANITIZE=1 at build time: AddressSanitizer and UndefinedBehaviorSanitizer

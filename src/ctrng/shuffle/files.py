@@ -58,9 +58,11 @@ import numpy as np
 from .._core.checks import check_int
 from .._core.threads import resolve_threads
 from ..key import check_key
+from .dataset import check_destination, resolve_sources, shuffle_dataset
 from .jobs import (ProgressBar, boot_id, claim, default_memory, parse_size, read_exactly, source_stat,
                    terminate_cleanly, write_all)
 from .permutation import MAX_ITEMS, Buckets, check_room, scatter_labels
+from .spans import SpansFormat
 
 __all__ = ["shuffle_file"]
 
@@ -70,59 +72,63 @@ __all__ = ["shuffle_file"]
 # That is 12 at most; the rest covers what does not grow with the chunk.
 _INDEX_BYTES = 16
 
-def _npy_layout(path):
-    """(header bytes, record size, records) of a .npy file."""
-    try:
-        arr = np.load(path, mmap_mode="r")
-    except ValueError as e:  # object arrays cannot be mapped
-        raise ValueError(f"{path}: {e}") from None
-    if arr.ndim == 0:
-        raise ValueError(f"{path}: a 0-d array has no axis 0 to shuffle")
-    if arr.ndim > 1 and not arr.flags.c_contiguous:
-        raise ValueError(f"{path}: Fortran-ordered arrays are not supported (rows are not contiguous)")
-    with open(path, "rb") as f:
-        header = f.read(arr.offset)
-    return header, arr.dtype.itemsize * int(np.prod(arr.shape[1:], dtype=np.int64)), arr.shape[0]
-
-
-def shuffle_file(src, dst, record_size=None, *, key, start=0, memory=None, overwrite=False, threads=None,
-                 progress=None):
-    """Write the records of `src` to `dst` in the order of
-    ``ctrng.permutation(key, n, start)``, using about `memory` bytes.
+def shuffle_file(src, dst, record_size=None, *, key, start=0, format=None, header=False, num_shards=None,
+                 memory=None, overwrite=False, threads=None, progress=None, client=None):
+    """Write the items of `src` (lines, fixed-size records or ``.npy`` rows)
+    to `dst` in the order of ``ctrng.permutation(key, n, start)``, using
+    about `memory` bytes: item j of the output is item p[j] of the input.
 
     Parameters
     ----------
-    src, dst : path
-        A file of fixed-size records (or a ``.npy`` file, shuffled along
-        axis 0 with its header kept), and where to write the result.
+    src : path, glob pattern, directory or list of paths
+        The dataset: its files in order (a directory's visible files and a
+        glob's matches in sorted name order); items are numbered across them.
+    dst : path
+        The output file; with `num_shards`, a directory that gets the files
+        ``shard-00000-of-0000K<suffix>`` (suffix: the first source's).
     record_size : int
-        Bytes per record; for ``.npy`` files it is read from the header.
+        Bytes per record (``format="records"``); for ``.npy`` files it is read
+        from the header.
     key : ctrng.Key
         The permutation's key; `start` is its first 32-bit word.
+    format : {"records", "npy", "lines"}
+        Default: "npy" for ``.npy`` sources, else "records".  "lines": items
+        are lines, never decoded; an empty line is an item, ``\\r\\n`` stays
+        part of its line, and a last line without a newline gets one (with a
+        warning).  A line longer than the budget allows is a ValueError.
+    header : bool
+        Lines only: the first line of every source (each must have the same
+        one, e.g. a CSV header) is not an item and heads every output file.
+    num_shards : int
+        Write K files, shard k holding the k-th contiguous slice of the
+        permuted items (items n * k // K .. n * (k + 1) // K), so that rank k
+        of K reads its own.
     memory : int or str
         Budget for the buffers, e.g. ``"512M"`` (default: a quarter of RAM).
     overwrite : bool
         Replace an existing `dst`.
     progress : bool
         Show a progress bar (default: when stderr is a terminal).
+    client : dask.distributed.Client
+        Run the work as tasks on this Dask cluster, whose workers must see
+        `src` and `dst` at the same paths (a shared filesystem); the result
+        is the same files, byte for byte, as without it.
 
-    Returns the number of records.  Raises FileNotFoundError,
-    IsADirectoryError (`src` or `dst` is a directory), FileExistsError,
-    ValueError (`src` is not a regular file, a size that is not a multiple
-    of record_size, a memory budget smaller than one bucket, dst == src),
-    OSError (too little free disk) or BlockingIOError (another run is doing
-    the same job) before writing anything.
+    Returns the number of items.  Raises FileNotFoundError (a missing
+    source, a glob that matches nothing), IsADirectoryError, FileExistsError
+    (`dst` exists and not `overwrite`), ValueError (bad sizes or headers,
+    `dst` is or holds a source, a budget too small), TypeError or OSError
+    (too little free disk) before writing anything; sources are only read.
 
-    The work is done in hidden files beside `dst` (``.DST.<hash>.tmp``,
-    ``.buckets``, ``.journal``; free disk for the output, a group of at most
-    half the budget and, with several buckets a group, 2 or 4 bytes a
-    record).  An error, SIGINT or SIGTERM deletes them; a run that is
-    killed (SIGKILL, a crash) leaves them, and calling shuffle_file again
-    with the same source (unmodified), key, start, record size and memory
-    resumes from the last completed chunk or group, with the same result as
-    an uninterrupted run (and says so on stderr when the progress bar is
-    shown).  A run with other parameters or a modified source deletes such
-    files and starts afresh.
+    One file of records or ``.npy`` rows into one file (no `num_shards`,
+    no `client`) is shuffled in place in a work file that becomes `dst`
+    (``.DST.<hash>.tmp``, ``.buckets``, ``.journal`` beside it: free disk
+    for one copy).  Everything else goes through spill files in a work
+    directory beside `dst` (``.DST.<hash>.work``: free disk for two
+    copies).  An error, SIGINT or SIGTERM deletes the work files; a run that
+    is killed (SIGKILL, a crash) leaves them, and the same call again (same
+    sources, unmodified, and parameters) resumes where it stopped, with the
+    same result as an uninterrupted run.  `dst` appears only when complete.
 
     Examples
     --------
@@ -136,8 +142,42 @@ def shuffle_file(src, dst, record_size=None, *, key, start=0, memory=None, overw
     500
     >>> bool((np.load(dst) == ctrng.permutation(key, x)).all())
     True
+    >>> with open(os.path.join(d, "a.txt"), "wb") as f:
+    ...     _ = f.write(b"".join(b"line %d\\n" % i for i in range(100)))
+    >>> ctrng.shuffle_file(os.path.join(d, "a.txt"), os.path.join(d, "b.txt"), key=key, format="lines")
+    100
     """
     check_key(key)
+    if format not in (None, "records", "npy", "lines"):
+        raise ValueError(f"format must be 'records', 'npy' or 'lines', not {format!r}")
+    if not isinstance(header, bool):
+        raise TypeError(f"header must be True or False, not {type(header).__name__}")
+    if header and format != "lines":
+        raise ValueError("header=True is for format='lines'")
+    if num_shards is not None:
+        num_shards = check_int(num_shards, "num_shards", 1 << 20, low=1)
+    start = check_int(start, "start", 2 * MAX_ITEMS)
+    sources = resolve_sources(src)
+    if format is None:
+        format = "npy" if all(Path(s).suffix == ".npy" for s in sources) else "records"
+    if len(sources) == 1 and num_shards is None and client is None and format != "lines":
+        return _shuffle_in_place(sources[0], dst, record_size, key, start, memory, overwrite, threads, progress)
+    for s in sources:
+        source_stat(s)
+    if format != "records" and record_size is not None and format == "lines":
+        raise ValueError("record_size is for format='records' or 'npy', not 'lines'")
+    dst = check_destination(dst, sources, overwrite)
+    if dst.is_dir() and num_shards is None:
+        raise IsADirectoryError(f"dst {dst} is a directory")
+    fmt = SpansFormat(format, sources, record_size, header)
+    return shuffle_dataset(fmt, dst, key=key, start=start, memory=memory, overwrite=overwrite, threads=threads,
+                           progress=progress, client=client, num_files=num_shards or 1,
+                           directory=num_shards is not None)
+
+
+def _shuffle_in_place(src, dst, record_size, key, start, memory, overwrite, threads, progress):
+    """One file of records or .npy rows into one file, in the work file
+    that becomes dst (the module's docstring)."""
     src, dst = Path(src), Path(dst)
     st = source_stat(src)
     if dst.is_dir():
@@ -150,23 +190,10 @@ def shuffle_file(src, dst, record_size=None, *, key, start=0, memory=None, overw
     memory = default_memory() if memory is None else parse_size(memory, "memory")
     if memory < 1:
         raise ValueError("memory must be at least 1 byte")
-    size = st.st_size
-    if src.suffix == ".npy":
-        header, row_bytes, n = _npy_layout(src)
-        if record_size is not None and record_size != row_bytes:
-            raise ValueError(f"record_size = {record_size}, but the rows of {src} hold {row_bytes} bytes")
-        record_size = row_bytes
-        if len(header) + n * record_size != size:
-            raise ValueError(f"{src}: the file holds {size} bytes, its header describes "
-                             f"{len(header) + n * record_size}")
-    else:
-        if record_size is None:
-            raise TypeError("record_size is required for files other than .npy")
-        record_size = check_int(record_size, "record_size", 1 << 40, low=1)
-        if size % record_size:
-            raise ValueError(f"{src} holds {size} bytes, not a multiple of record_size = {record_size}")
-        header, n = b"", size // record_size
-    start = check_int(start, "start", 2 * MAX_ITEMS)
+    layout = SpansFormat("npy" if src.suffix == ".npy" else "records", [src], record_size)
+    record_size, n = layout.width, layout.estimate()[0]
+    with open(src, "rb") as f:
+        header = f.read(layout.prefix[0])
     if n > MAX_ITEMS:
         raise ValueError(f"{src} holds {n} records; at most 2**56 can be shuffled")
     check_room(key, start, n)

@@ -57,6 +57,15 @@ class Buckets:
         self.bucket_start = np.zeros((1 << self.bits) + 1, np.uint64)
         np.cumsum(self.counts.sum(axis=0), out=self.bucket_start[1:])
 
+    @classmethod
+    def laid_out(cls, key, start, n, bucket_start):
+        """The buckets of a permutation whose bucket starts were counted
+        before (uint64, buckets + 1): for shuffling them, without counting."""
+        self = cls.__new__(cls)
+        self.key, self.start, self.n = key, start, n
+        self.stream, self.bits, self.bucket_start = key.cstream(), bridge.perm_bits(n), bucket_start
+        return self
+
     def count(self, lo, hi, out):
         """Add the number of items of [lo, hi) in each bucket to `out`
         (uint64, one per bucket)."""

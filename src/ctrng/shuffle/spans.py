@@ -1,0 +1,427 @@
+"""The byte formats of the dataset shuffle: text lines, fixed-size records
+and the rows of ``.npy`` files, held as `Spans` (items back to back in one
+buffer).  Lines are never decoded: an item is the bytes up to and including
+its ``\\n`` (a ``\\r`` before it stays), an empty line is an item, and a
+last line without ``\\n`` gets one."""
+
+from __future__ import annotations
+
+import os
+import warnings
+
+import numpy as np
+
+from .._core import bridge
+from .._core.checks import check_int
+from .jobs import read_exactly, source_stat, write_all
+
+__all__ = ["Spans", "SpansFormat"]
+
+# Bytes of the first file read to estimate the mean line length.
+_SAMPLE_BYTES = 1 << 16
+# The most bytes a read past a piece's end (to finish its last line) asks for at once.
+_EXTEND_BYTES = 1 << 16
+
+
+def _line_start(buf):
+    """Offset past the first newline of `buf`, or -1 if it has none."""
+    end = np.empty(1, np.uint64)
+    return int(end[0]) if bridge.line_ends(buf, end) else -1
+
+
+class Spans:
+    """Items back to back in `buf` (uint8): item i is
+    ``buf[ends[i - 1]:ends[i]]`` (ends uint64, ends[-1] taken as 0), or
+    rows of `width` bytes each."""
+
+    __slots__ = ("buf", "ends", "width")
+
+    def __init__(self, buf, ends=None, width=None):
+        self.buf, self.ends, self.width = buf, ends, width
+
+    def __len__(self):
+        return len(self.buf) // self.width if self.width else len(self.ends)
+
+    def bounds(self, lo, hi):
+        """Byte range of items lo..hi."""
+        if self.width:
+            return lo * self.width, hi * self.width
+        return (int(self.ends[lo - 1]) if lo else 0), (int(self.ends[hi - 1]) if hi else 0)
+
+
+def _stat(path):
+    st = source_stat(path)
+    return st, [os.fspath(path.absolute()), st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev]
+
+
+class SpansFormat:
+    """Lines (`kind` "lines"), fixed-size records ("records", `record_size`
+    bytes each) or ``.npy`` rows ("npy") of the files `sources`, in order;
+    `header` keeps the first line of every file out of the items (each file
+    must have the same one; it heads every output file)."""
+
+    needs_reading = False
+
+    def __init__(self, kind, sources, record_size=None, header=False):
+        self.kind, self.sources = kind, [os.fspath(s) for s in sources]
+        self.header, self.width, self.prefix = b"", None, []
+        stats = [_stat(s) for s in sources]
+        self.sizes = [st.st_size for st, _ in stats]
+        self.stamp = [stamp for _, stamp in stats]
+        if kind == "lines":
+            self.needs_reading = True
+            self.no_newline = []
+            self.prefix = [0] * len(sources)
+            if header:
+                self._read_headers()
+            self._check_last_lines()
+            self.mean_line = self._sample_line_length()
+        elif kind == "records":
+            if record_size is None:
+                raise TypeError("record_size is required for records (format='records')")
+            self.width = check_int(record_size, "record_size", 1 << 40, low=1)
+            for path, size in zip(self.sources, self.sizes):
+                if size % self.width:
+                    raise ValueError(f"{path} holds {size} bytes, not a multiple of record_size = {self.width}")
+            self.prefix = [0] * len(sources)
+            self.rows = [size // self.width for size in self.sizes]
+        elif kind == "npy":
+            self._read_npy_headers(record_size)
+        else:  # pragma: no cover - the callers pass one of the three
+            raise ValueError(f"unknown kind {kind!r}")
+        self.limit = None
+
+    # -- what the sources hold ------------------------------------------------------------
+    def _read_headers(self):
+        for path, size in zip(self.sources, self.sizes):
+            with open(path, "rb") as f:
+                line = f.readline(1 << 20)
+            if size and not line.endswith(b"\n") and len(line) < size:
+                raise ValueError(f"{path}: the header line is longer than 1 MiB")
+            if path == self.sources[0]:
+                self.header = line if line.endswith(b"\n") or not line else line + b"\n"
+            elif line.rstrip(b"\n") != self.header.rstrip(b"\n"):
+                raise ValueError(f"{path}: its header line differs from the one of {self.sources[0]}")
+            self.prefix.append(len(line))
+        self.prefix = self.prefix[len(self.sources):]
+
+    def _check_last_lines(self):
+        for path, size, prefix in zip(self.sources, self.sizes, self.prefix):
+            if size > prefix:
+                with open(path, "rb") as f:
+                    f.seek(size - 1)
+                    if f.read(1) != b"\n":
+                        self.no_newline.append(path)
+                        warnings.warn(f"{path}: the last line has no newline; the output gives it one",
+                                      stacklevel=4)
+
+    def _sample_line_length(self):
+        for path, size, prefix in zip(self.sources, self.sizes, self.prefix):
+            if size > prefix:
+                with open(path, "rb") as f:
+                    f.seek(prefix)
+                    sample = f.read(_SAMPLE_BYTES)
+                return max(1.0, len(sample) / max(1, sample.count(b"\n")))
+        return 1.0
+
+    def _read_npy_headers(self, record_size):
+        self.descr, self.rows = None, []
+        for path in self.sources:
+            try:
+                arr = np.load(path, mmap_mode="r")
+            except ValueError as e:  # object arrays cannot be mapped
+                raise ValueError(f"{path}: {e}") from None
+            if arr.ndim == 0:
+                raise ValueError(f"{path}: a 0-d array has no axis 0 to shuffle")
+            if arr.ndim > 1 and not arr.flags.c_contiguous:
+                raise ValueError(f"{path}: Fortran-ordered arrays are not supported (rows are not contiguous)")
+            descr = (arr.dtype.str if not arr.dtype.fields else arr.dtype.descr, arr.shape[1:])
+            if self.descr is None:
+                self.descr, self.dtype, self.row_shape = descr, arr.dtype, arr.shape[1:]
+                self.width = arr.dtype.itemsize * int(np.prod(arr.shape[1:], dtype=np.int64))
+                if record_size is not None and record_size != self.width:
+                    raise ValueError(f"record_size = {record_size}, but the rows of {path} hold {self.width} bytes")
+            elif descr != self.descr:
+                raise ValueError(f"{path}: its rows ({arr.dtype}, {arr.shape[1:]}) differ from those of "
+                                 f"{self.sources[0]} ({self.dtype}, {self.row_shape})")
+            if arr.offset + arr.shape[0] * self.width != os.path.getsize(path):
+                raise ValueError(f"{path}: the file holds {os.path.getsize(path)} bytes, its header describes "
+                                 f"{arr.offset + arr.shape[0] * self.width}")
+            self.prefix.append(arr.offset)
+            self.rows.append(arr.shape[0])
+
+    def identity(self):
+        return {"kind": self.kind, "sources": self.stamp, "width": self.width, "header": self.header.hex()}
+
+    def estimate(self):
+        """(items, bytes) of the dataset; for lines, items from the mean
+        line length of a sample."""
+        data = sum(size - prefix for size, prefix in zip(self.sizes, self.prefix))
+        if self.kind != "lines":
+            return sum(self.rows), data
+        data += len(self.no_newline)
+        return int(data / self.mean_line) + 1, data
+
+    def disk_bytes(self):
+        return self.estimate()[1]
+
+    def suffix(self):
+        return os.path.splitext(self.sources[0])[1] if self.sources else ""
+
+    # -- pieces -----------------------------------------------------------------------------
+    def pieces(self, budget):
+        """Runs of about `budget` bytes: (file, first, end) where first..end
+        is a byte range (lines: the lines that start in it) or a range of
+        rows."""
+        self.limit = budget
+        if self.width == 0:
+            raise ValueError(f"{self.sources[0]}: rows of 0 bytes have nothing to shuffle in several files")
+        out = []
+        for f, (size, prefix) in enumerate(zip(self.sizes, self.prefix)):
+            if self.width:
+                rows, step = (size - prefix) // self.width, max(1, budget // self.width)
+                out.extend((f, lo, min(rows, lo + step)) for lo in range(0, rows, step))
+            else:
+                out.extend((f, lo, min(size, lo + budget)) for lo in range(prefix, size, budget))
+        return out
+
+    def piece_bytes(self, piece):
+        f, lo, hi = piece
+        return (hi - lo) * (self.width or 1)
+
+    def first_items(self, pieces):
+        if not self.width:
+            return None
+        firsts, total = [], 0
+        for f, lo, hi in pieces:
+            firsts.append(total)
+            total += hi - lo
+        return firsts
+
+    def count(self, piece):
+        return len(self.read(piece))
+
+    def read(self, piece):
+        f, lo, hi = piece
+        path = self.sources[f]
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            if self.width:
+                buf = np.empty((hi - lo) * self.width, np.uint8)
+                read_exactly(fd, self.prefix[f] + lo * self.width, buf)
+                return Spans(buf, width=self.width)
+            return self._read_lines(fd, path, self.sizes[f], self.prefix[f], lo, hi)
+        finally:
+            os.close(fd)
+
+    def _read_lines(self, fd, path, size, prefix, begin, end):
+        """The lines whose first byte is in [begin, end): from the first
+        line start there to the newline that ends the last one."""
+        at = begin - 1 if begin > prefix else begin  # the byte before tells whether `begin` starts a line
+        length = end - at
+        buf = np.empty(length + _EXTEND_BYTES, np.uint8)  # room for the rest of the last line
+        read_exactly(fd, at, buf[:length])
+        first = 0
+        if begin > prefix:
+            first = _line_start(buf[:length - 1])  # a newline at begin - 1 .. end - 2 starts a line here
+            if first < 0:
+                return Spans(buf[:0], np.empty(0, np.uint64))
+        count = bridge.line_ends(buf[first:length], None)
+        ends = np.empty(count + 1, np.uint64)
+        bridge.line_ends(buf[first:length], ends)
+        tail = first + (int(ends[count - 1]) if count else 0)
+        if tail < length:  # the last line runs past `end` (or the file ends without a newline)
+            buf, length = self._finish_line(fd, path, size, at, buf, length, at + tail)
+            ends[count] = length - first
+            count += 1
+        return Spans(buf[first:length], ends[:count])
+
+    def _finish_line(self, fd, path, size, at, buf, length, line_start):
+        """(buf, length) read on to the newline that ends the line starting
+        at byte `line_start` (one is added at the end of the file)."""
+        while True:
+            if len(buf) == length:
+                buf = np.resize(buf, length + max(_EXTEND_BYTES, length // 2))
+            if at + length == size:  # the file's last line, without a newline
+                buf[length] = ord("\n")
+                length += 1
+                break
+            want = min(len(buf) - length, size - (at + length))
+            read_exactly(fd, at + length, buf[length:length + want])
+            found = _line_start(buf[length:length + want])
+            length += want if found < 0 else found
+            if found >= 0 or at + length - line_start > self.limit:
+                break
+        if at + length - line_start > self.limit:
+            raise ValueError(f"{path}: the line at byte {line_start} is longer than {self.limit} bytes, "
+                             f"the most the memory budget allows (raise memory)")
+        return buf, length
+
+    # -- batches ------------------------------------------------------------------------------
+    @staticmethod
+    def length(batch):
+        return len(batch)
+
+    @staticmethod
+    def nbytes(batch):
+        return batch.buf.nbytes
+
+    @staticmethod
+    def take(batch, order):
+        if batch.width:
+            rows = batch.buf.reshape(-1, batch.width)
+            return Spans(np.take(rows, order, axis=0).reshape(-1), width=batch.width)
+        buf = np.empty_like(batch.buf)
+        ends = np.empty(len(order), np.uint64)
+        bridge.gather_spans(batch.buf, batch.ends, order, buf, ends)
+        return Spans(buf, ends)
+
+    @staticmethod
+    def slice(batch, lo, hi):
+        a, b = batch.bounds(lo, hi)
+        if batch.width:
+            return Spans(batch.buf[a:b], width=batch.width)
+        return Spans(batch.buf[a:b], batch.ends[lo:hi] - np.uint64(a))
+
+    # -- spill and part files ----------------------------------------------------------------
+    def write_spill(self, path, batch, words, counts):
+        """[data][words as uint32][item lengths as uint32, lines only]."""
+        items = np.zeros(len(counts) + 1, np.int64)
+        np.cumsum(counts, out=items[1:])
+        if batch.width:
+            byte_bounds = items * batch.width
+        else:
+            ends = np.concatenate([[0], batch.ends]).astype(np.int64)
+            byte_bounds = ends[items]
+        with open(path, "wb") as f:
+            f.write(batch.buf)
+            f.write(words)
+            if not batch.width:
+                f.write(np.diff(np.concatenate([[0], batch.ends])).astype(np.uint32))
+        return byte_bounds
+
+    def read_spill(self, spills, pa, pb):
+        items = sum(int(i[pb] - i[pa]) for _, i, _ in spills)
+        nbytes = sum(int(b[pb] - b[pa]) for _, _, b in spills)
+        buf = np.empty(nbytes, np.uint8)
+        words = np.empty(items, np.uint32)
+        lengths = None if self.width else np.empty(items, np.uint32)
+        at_item = at_byte = 0
+        for path, i, b in spills:
+            k, nb = int(i[pb] - i[pa]), int(b[pb] - b[pa])
+            if not k:
+                continue
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                read_exactly(fd, int(b[pa]), buf[at_byte:at_byte + nb])
+                read_exactly(fd, int(b[-1]) + 4 * int(i[pa]), words[at_item:at_item + k])
+                if lengths is not None:
+                    read_exactly(fd, int(b[-1]) + 4 * int(i[-1]) + 4 * int(i[pa]), lengths[at_item:at_item + k])
+            finally:
+                os.close(fd)
+            at_item, at_byte = at_item + k, at_byte + nb
+        if self.width:
+            return Spans(buf, width=self.width), words
+        return Spans(buf, np.cumsum(lengths, dtype=np.uint64)), words
+
+    def write_part(self, path, batch):
+        """[item count as uint64][ends as uint64, lines only][data]."""
+        with open(path, "wb") as f:
+            f.write(np.uint64(len(batch)).tobytes())
+            if not batch.width:
+                f.write(batch.ends)
+            f.write(batch.buf)
+
+    def read_part(self, path, lo, hi):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            head = np.empty(1, np.uint64)
+            read_exactly(fd, 0, head)
+            n = int(head[0])
+            data = 8 + (0 if self.width else 8 * n)
+            if self.width:
+                buf = np.empty((hi - lo) * self.width, np.uint8)
+                read_exactly(fd, data + lo * self.width, buf)
+                return Spans(buf, width=self.width)
+            ends = np.empty(hi - lo + (lo > 0), np.uint64)
+            read_exactly(fd, 8 + 8 * (lo - (lo > 0)), ends)
+            a = int(ends[0]) if lo else 0
+            ends = ends[1:] if lo else ends
+            buf = np.empty(int(ends[-1]) - a if len(ends) else 0, np.uint8)
+            read_exactly(fd, data + a, buf)
+            return Spans(buf, ends - np.uint64(a))
+        finally:
+            os.close(fd)
+
+    # -- output ------------------------------------------------------------------------------
+    def output_names(self, count):
+        return [f"shard-{k:05d}-of-{count:05d}{self.suffix()}" for k in range(count)]
+
+    def writer(self, paths, bounds, state):
+        return _SpansWriter(self, paths, bounds, state)
+
+    def file_prefix(self, rows):
+        """What heads an output file of `rows` items: the header line, or the
+        .npy header for that many rows."""
+        if self.kind != "npy":
+            return self.header
+        import io
+
+        out = io.BytesIO()
+        np.lib.format.write_array_header_2_0(out, {"descr": np.lib.format.dtype_to_descr(self.dtype),
+                                                   "fortran_order": False, "shape": (rows, *self.row_shape)})
+        return out.getvalue()
+
+
+class _SpansWriter:
+    """Items in order into the files `paths`, file k holding items
+    bounds[k]..bounds[k + 1], each headed by the format's prefix."""
+
+    def __init__(self, fmt, paths, bounds, state):
+        self.fmt, self.paths, self.bounds = fmt, paths, bounds
+        self.k, self.items, self.fd, self.offset = 0, 0, None, 0
+        if state is not None:
+            self.k, self.items, self.offset = state["file"], state["items"], state["offset"]
+            if self.k < len(paths):
+                self.fd = os.open(paths[self.k], os.O_WRONLY | os.O_CREAT, 0o644)
+                os.ftruncate(self.fd, self.offset)
+
+    def _open_next(self):
+        """Start file k (also when it gets no items)."""
+        self.fd = os.open(self.paths[self.k], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        prefix = self.fmt.file_prefix(self.bounds[self.k + 1] - self.bounds[self.k])
+        write_all(self.fd, 0, np.frombuffer(prefix, np.uint8))
+        self.offset, self.items = len(prefix), 0
+
+    def _close_file(self):
+        os.fsync(self.fd)
+        os.close(self.fd)
+        self.fd = None
+        self.k += 1
+
+    def write(self, batch):
+        lo, n = 0, len(batch)
+        while lo < n or (self.k < len(self.paths) and self.fd is None and lo == n and n == 0):
+            if self.fd is None:
+                self._open_next()
+            room = self.bounds[self.k + 1] - self.bounds[self.k] - self.items
+            take = min(room, n - lo)
+            a, b = batch.bounds(lo, lo + take)
+            write_all(self.fd, self.offset, batch.buf[a:b])
+            self.offset += b - a
+            self.items += take
+            lo += take
+            if self.items == self.bounds[self.k + 1] - self.bounds[self.k]:
+                self._close_file()
+            if n == 0:
+                break
+
+    def checkpoint(self, restart):
+        return {"restart": restart, "skip": 0, "file": self.k, "items": self.items, "offset": self.offset}
+
+    def close(self):
+        if self.fd is not None:
+            self._close_file()
+        while self.k < len(self.paths):  # files with no items
+            self._open_next()
+            self._close_file()
