@@ -172,10 +172,8 @@ class _Plan:
         self.pieces = fmt.pieces(max(1, int(memory * nbytes / max(cost, 1))))  # pieces of about `memory`
         cost = PARTITIONS_PER_BUDGET * cost / memory
         # Partitions finer than buckets buy nothing (a group holds whole buckets) and cost a
-        # re-sort in the shuffle step (_source_order); where n is only estimated, keep below
-        # the bucket bits of half the estimate.
-        most = bridge.perm_bits(items // 2 if fmt.needs_reading else items)
-        self.pbits = min(most, MAX_PARTITION_BITS, max(0, int(np.ceil(np.log2(max(cost, 1))))))
+        # re-sort in the shuffle step (_source_order, where n was overestimated).
+        self.pbits = min(bridge.perm_bits(items), MAX_PARTITION_BITS, max(0, int(np.ceil(np.log2(max(cost, 1))))))
         self.n = self.bits = self.bucket_start = self.groups = None
 
     def spill(self, m):
@@ -205,8 +203,11 @@ class _Plan:
         cost = (2 * nbytes + ITEM_BYTES * items).reshape(-1, per_unit).sum(axis=1)
         if cost.max(initial=0) > self.memory:
             worst = int(cost.argmax())
-            raise ValueError(f"memory = {self.memory} bytes is too small: bucket group {worst} of the "
-                             f"permutation needs {int(cost[worst])} bytes (raise memory)")
+            unit = slice(worst * per_unit, (worst + 1) * per_unit)
+            raise ValueError(f"memory = {self.memory} bytes is too small for this dataset: the permutation "
+                             f"shuffles each of its buckets (2**14 to 2**15 items) in memory, and the run of "
+                             f"buckets {worst} holds {int(items[unit].sum())} items of {int(nbytes[unit].sum())} "
+                             f"bytes, which need {int(cost[worst])} bytes")
         edges, total = [0], 0
         for u, c in enumerate(cost.tolist()):
             if total + c > self.memory:
