@@ -1,0 +1,84 @@
+"""Dataset shuffles as tasks on a dask.distributed LocalCluster of worker
+processes: the same files, byte for byte, as in one process, for 1, 2 and 4
+workers, and when workers are killed (SIGKILL) in each step: Dask reruns
+their tasks and no item is lost or doubled."""
+
+import os
+
+import pytest
+
+import ctrng
+from ctrng.shuffle import dataset
+from ctrng.shuffle.spans import SpansFormat
+
+pytest.importorskip("distributed")
+from distributed import Client, LocalCluster  # noqa: E402
+from dying_formats import DyingLines  # noqa: E402
+from test_datasets import KEY, files_of, make_lines, shuffled  # noqa: E402
+
+MEMORY = "3M"  # several pieces and groups for the lines below
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("corpus")
+    lines = make_lines(200000, seed=5)
+    for i in range(3):
+        (folder / f"c{i}.txt").write_bytes(b"".join(lines[i * 70000:(i + 1) * 70000]))
+    return sorted(folder.iterdir()), lines
+
+
+def cluster(workers):
+    return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, memory_limit="1GiB",
+                        dashboard_address=None)
+
+
+def read_shards(dst):
+    return b"".join((dst / name).read_bytes() for name in files_of(dst))
+
+
+@pytest.mark.parametrize("workers, shards", [(1, None), (2, 3), (4, 3)])
+def test_a_cluster_writes_the_files_one_process_writes(corpus, tmp_path, workers, shards):
+    sources, lines = corpus
+    ctrng.shuffle_file(sources, tmp_path / "here", key=KEY, format="lines", memory=MEMORY, num_shards=shards)
+    with cluster(workers) as c, Client(c) as client:
+        ctrng.shuffle_file(sources, tmp_path / "there", key=KEY, format="lines", memory=MEMORY, num_shards=shards,
+                           client=client)
+    here, there = tmp_path / "here", tmp_path / "there"
+    if shards:
+        assert files_of(there) == files_of(here) and len(files_of(there)) == shards
+        for name in files_of(here):
+            assert (there / name).read_bytes() == (here / name).read_bytes()
+        there = read_shards(there)
+    else:
+        there = there.read_bytes()
+    assert there == b"".join(shuffled(lines))
+    assert not [p for p in os.listdir(tmp_path) if p.endswith(".work")]
+
+
+def test_killed_workers_are_replaced_and_the_result_is_the_same(corpus, tmp_path):
+    """A worker dies (SIGKILL) while reading piece 1 (scatter step), while
+    reading the spill sections of the group that starts at partition 1
+    (shuffle step) and while reading part file 1 (writing the output):
+    the nanny starts a new worker, the scheduler reruns the lost tasks."""
+    sources, lines = corpus
+    fmt = DyingLines(sources, str(tmp_path), piece=1, partition=1, part="part-000001.data")
+    with cluster(2) as c, Client(c) as client:
+        dst = ctrng.shuffle.dataset.check_destination(tmp_path / "out", sources, False)
+        n = dataset.shuffle_dataset(fmt, dst, key=KEY, start=0, memory=MEMORY, overwrite=False, threads=None,
+                                    progress=False, client=client, num_files=3, directory=True)
+    assert n == len(lines)
+    assert sorted(p for p in os.listdir(tmp_path) if p in ("piece", "spill", "part")) == ["part", "piece", "spill"]
+    assert read_shards(tmp_path / "out") == b"".join(shuffled(lines))
+
+
+def test_the_killed_steps_exist(corpus, tmp_path):
+    """The victims of the test above are real: piece 1, a group starting at
+    partition 1 and a part file 1 exist for these lines and this budget."""
+    sources, _ = corpus
+    plan = dataset._Plan(SpansFormat("lines", sources), KEY, 0, ctrng.shuffle.jobs.parse_size(MEMORY), tmp_path)
+    first = 0
+    for m in range(len(plan.pieces)):
+        first += dataset.scatter_task(plan, m, first)
+    plan.finish(first)
+    assert len(plan.pieces) > 1 and 1 in [pa for pa, _ in plan.groups] and len(plan.groups) > 1
