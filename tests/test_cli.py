@@ -2,6 +2,7 @@
 `demo` shows the collision it promises, `bench` prints its table, and bad
 options fail with a message."""
 
+import os
 import re
 import subprocess
 import sys
@@ -185,3 +186,27 @@ def test_shuffle_file_messages_name_the_options_and_the_file(tmp_path, capsys):
     assert cli.main(["shuffle-file", str(src), str(tmp_path), "--root", "1", "--record-size", "8", "--overwrite"]) == 1
     assert f"dst {tmp_path} is a directory" in capsys.readouterr().err
     assert dst.read_bytes() == b"keep"
+
+
+def test_shuffle_file_lines_shards_and_many_sources(tmp_path, capsys):
+    """`ctrng shuffle-file --format lines` with several sources and shards
+    writes what ctrng.shuffle_file writes; --help names every format."""
+    for i in range(2):
+        (tmp_path / f"s{i}.txt").write_bytes(b"".join(b"%d-%d\n" % (i, j) for j in range(500)))
+    srcs = [str(tmp_path / "s0.txt"), str(tmp_path / "s1.txt")]
+    key = ctrng.Key(9, rank=2)
+    assert cli.main(["shuffle-file", "--format", "lines", "--root", "9", "--rank", "2", *srcs,
+                     str(tmp_path / "cli"), "--num-shards", "3"]) == 0
+    assert f"shuffled 1000 lines of {' '.join(srcs)} into {tmp_path / 'cli'}" in capsys.readouterr().err
+    ctrng.shuffle_file(srcs, tmp_path / "api", key=key, format="lines", num_shards=3)
+    for name in sorted(os.listdir(tmp_path / "api")):
+        assert (tmp_path / "cli" / name).read_bytes() == (tmp_path / "api" / name).read_bytes()
+    with pytest.raises(SystemExit):
+        cli.main(["shuffle-file", "--root", "1", srcs[0], str(tmp_path / "x"), "--compression", "zstd"])
+    assert "--compression are for --format parquet" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        cli.main(["shuffle-file", "--help"])
+    text = capsys.readouterr().out
+    for word in ("records", "npy", "lines", "parquet", "--header", "--num-shards", "--rows-per-file",
+                 "--scheduler"):
+        assert word in text

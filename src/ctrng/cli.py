@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 
@@ -255,18 +256,58 @@ def cmd_bench(args, parser):
 
 # -- ctrng shuffle-file ------------------------------------------------------
 def cmd_shuffle_file(args, parser):
+    src = args.src[0] if len(args.src) == 1 else args.src
+    fmt = args.format or ("parquet" if all(_parquet_named(s) for s in args.src) else None)
+    if fmt != "parquet" and (args.rows_per_file or args.row_group_size or args.compression):
+        parser.error("--rows-per-file, --row-group-size and --compression are for --format parquet")
+    if fmt == "parquet" and (args.record_size or args.header):
+        parser.error("--record-size and --header are not for --format parquet")
     try:
         key = Key(args.root, rank=args.rank, stream=args.stream, algorithm=args.algorithm)
-        n = shuffle_file(args.src, args.dst, args.record_size, key=key, start=args.start, memory=args.memory,
-                         overwrite=args.overwrite, threads=args.threads, progress=args.progress)
+        with _dask_client(args.scheduler) as client:
+            common = dict(key=key, start=args.start, memory=args.memory, num_shards=args.num_shards,
+                          overwrite=args.overwrite, threads=args.threads, progress=args.progress, client=client)
+            if fmt == "parquet":
+                from .shuffle.parquet import shuffle_parquet
+
+                n = shuffle_parquet(src, args.dst, rows_per_file=args.rows_per_file,
+                                    row_group_size=args.row_group_size,
+                                    compression=_codec(args.compression), **common)
+            else:
+                n = shuffle_file(src, args.dst, args.record_size, format=fmt, header=args.header, **common)
     except FileExistsError:
         print(f"ctrng shuffle-file: {args.dst} exists; pass --overwrite to replace it", file=sys.stderr)
         return 1
-    except (OSError, ValueError, TypeError) as e:
+    except (OSError, ValueError, TypeError, ImportError) as e:
         print(f"ctrng shuffle-file: {e}", file=sys.stderr)
         return 1
-    print(f"shuffled {n} records of {args.src} into {args.dst}", file=sys.stderr)
+    what = {"lines": "lines", "parquet": "rows"}.get(fmt, "records")
+    print(f"shuffled {n} {what} of {' '.join(args.src)} into {args.dst}", file=sys.stderr)
     return 0
+
+
+def _parquet_named(src):
+    """Whether `src` names Parquet files: ends in .parquet, or is a directory holding some."""
+    if os.path.isdir(src):
+        return any(name.endswith(".parquet") for name in os.listdir(src))
+    return src.endswith(".parquet")
+
+
+def _codec(name):
+    """--compression as pyarrow takes it: snappy by default, None for none."""
+    return "snappy" if name is None else None if name.lower() == "none" else name
+
+
+@contextlib.contextmanager
+def _dask_client(address):
+    """A dask.distributed Client of the scheduler at `address`, or None."""
+    if address is None:
+        yield None
+        return
+    from distributed import Client
+
+    with Client(address) as client:
+        yield client
 
 
 # -- the parser ---------------------------------------------------------------
@@ -336,24 +377,53 @@ def build_parser():
     bench.set_defaults(func=cmd_bench, subparser=bench)
 
     shuf = sub.add_parser(
-        "shuffle-file", help="shuffle the fixed-size records of a file larger than memory",
-        description="Write the records of SRC to DST in the order of ctrng.permutation(key, n): two "
-                    "sequential passes within --memory, DST replaced atomically at the end. A .npy "
-                    "file is shuffled along axis 0 with its header kept.",
-        epilog="The work files are hidden beside DST (.DST.<hash>.tmp, .buckets, .journal). Ctrl-C, "
-               "SIGTERM or an error deletes them. A run that was killed (SIGKILL, a crash) leaves them, "
-               "and the same command again (same SRC, unmodified, key, --start, --record-size and "
-               "--memory) resumes from the last completed chunk or group, to the same result; a "
-               "run with other options deletes them and starts afresh.")
-    shuf.add_argument("src", help="file of fixed-size records, or a .npy file")
-    shuf.add_argument("dst", help="output file (written to a temporary file, then renamed)")
+        "shuffle-file", help="shuffle lines, records, .npy rows or Parquet rows of files larger than memory",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Write the items of SRC (one or more files, a directory or a quoted glob: one dataset, "
+                    "its files in sorted name order) to DST in the order of ctrng.permutation(key, n): "
+                    "item j of DST is item p[j] of SRC, exactly, within --memory. DST appears only when "
+                    "complete.\n\n"
+                    "formats (--format):\n"
+                    "  records  fixed-size records of --record-size bytes (the default for other files)\n"
+                    "  npy      rows of .npy files (axis 0; the default for .npy sources), header kept\n"
+                    "  lines    text lines, never decoded: an empty line is a line, \\r\\n stays part of\n"
+                    "           its line, a last line without a newline gets one; --header keeps\n"
+                    "           a first line (CSV) out of the shuffle and at the top of every output\n"
+                    "  parquet  rows of Parquet files of one schema (the default for .parquet sources;\n"
+                    "           needs pip install \"ctrng[parquet]\"); DST is a directory of\n"
+                    "           part-NNNNN.parquet files, --rows-per-file, --row-group-size,\n"
+                    "           --compression",
+        epilog="With --num-shards K, DST is a directory of K files, file k holding the k-th contiguous slice "
+               "of the shuffled items (rank k of K reads its own). With --scheduler ADDRESS the work runs as "
+               "tasks on that Dask cluster, whose workers must see SRC and DST at the same paths; the files "
+               "are the same, byte for byte. Ctrl-C, SIGTERM or an error deletes the work files (hidden "
+               "beside DST); a run that was killed leaves them, and the same command again resumes, to the "
+               "same result. Examples:\n"
+               "  ctrng shuffle-file --format lines --root 1 corpus.jsonl shuffled.jsonl --memory 4G\n"
+               "  ctrng shuffle-file --format lines --root 1 'shards/*.jsonl' out/ --num-shards 8\n"
+               "  ctrng shuffle-file --root 1 data/ shuffled/ --rows-per-file 1000000   # Parquet")
+    shuf.add_argument("src", nargs="+", help="source files, a directory or a quoted glob pattern")
+    shuf.add_argument("dst", help="output file, or directory (--num-shards, parquet)")
+    shuf.add_argument("--format", choices=["records", "npy", "lines", "parquet"], default=None,
+                      help="what an item is (default: from the file names, see above)")
     shuf.add_argument("--record-size", type=_byte_count, default=None, metavar="BYTES",
-                      help="bytes per record (required unless SRC is .npy)")
+                      help="bytes per record (--format records)")
+    shuf.add_argument("--header", action="store_true", help="lines: the first line of each file is a header")
+    shuf.add_argument("--num-shards", type=_positive, default=None, metavar="K",
+                      help="write K files, the k-th holding the k-th slice of the shuffled items")
+    shuf.add_argument("--rows-per-file", type=_positive, default=None, metavar="N",
+                      help="parquet: rows per output file (default: as many files as inputs)")
+    shuf.add_argument("--row-group-size", type=_positive, default=None, metavar="N",
+                      help="parquet: rows per row group of the output")
+    shuf.add_argument("--compression", default=None,
+                      help="parquet: the output's codec, e.g. snappy (default), zstd, none")
     _key_options(shuf, root_required=True)
     shuf.add_argument("--start", type=_non_negative, default=0, metavar="WORD",
                       help="first 32-bit word of the stream the permutation reads (default 0)")
     shuf.add_argument("--memory", type=_byte_count, default=None,
                       help="memory budget, e.g. 512M or 4G (default: a quarter of RAM)")
+    shuf.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                      help="run on the Dask cluster of this scheduler, e.g. tcp://10.0.0.1:8786")
     shuf.add_argument("--overwrite", action="store_true", help="replace DST if it exists")
     shuf.add_argument("--threads", type=_positive, default=None, help="threads (default: all cores)")
     shuf.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
