@@ -40,10 +40,12 @@ What a format provides (``spans.SpansFormat`` for lines and records,
 from __future__ import annotations
 
 import fcntl
+import functools
 import glob
 import hashlib
 import json
 import os
+import pickle
 import re
 import shutil
 import sys
@@ -276,7 +278,7 @@ def scatter_task(plan, m, first, durable=False):
 def shuffle_task(plan, g, threads=None):
     """Step 2 for group g: its items in output order (a batch)."""
     pa, pb = plan.groups[g]
-    spills = [(plan.spill(m)[0], *np.load(plan.spill(m)[1])) for m in range(len(plan.pieces))]
+    spills = [(plan.spill(m)[0], *np.load(plan.spill(m)[1], mmap_mode="r")) for m in range(len(plan.pieces))]
     batch, words = plan.fmt.read_spill(spills, pa, pb)
     first, last = plan.buckets_of(pa, pb)
     if plan.pbits > plan.bits:  # buckets span partitions: each bucket's items back in input order first
@@ -512,21 +514,46 @@ def _run_on_cluster(plan, job, dst, num_files, items_per_file, directory, client
     fmt = plan.fmt
     pieces = range(len(plan.pieces))
     firsts = fmt.first_items(plan.pieces)
+    shared = _share(plan, "plan-1.pickle")
     if firsts is None:
-        counts = _gather(client, client.map(_count, [plan] * len(pieces), pieces, pure=False), show, "count")
+        counts = _gather(client, client.map(_task, [_count] * len(pieces), [shared] * len(pieces), pieces,
+                                            pure=False), show, "count")
         firsts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64).tolist() if counts else []
-    sizes = _gather(client, client.map(scatter_task, [plan] * len(pieces), pieces, firsts, durable=True,
-                                       pure=False), show, "scatter")
+    sizes = _gather(client, client.map(_task, [scatter_task] * len(pieces), [shared] * len(pieces), pieces, firsts,
+                                       durable=True, pure=False), show, "scatter")
     plan.finish(int(sum(sizes)))
+    shared = _share(plan, "plan-2.pickle")
     groups = range(len(plan.groups))
-    _gather(client, client.map(part_task, [plan] * len(groups), groups, pure=False), show, "shuffle")
+    _gather(client, client.map(_task, [part_task] * len(groups), [shared] * len(groups), groups, pure=False),
+            show, "shuffle")
     bounds = file_bounds(plan.n, num_files, items_per_file)
     paths = _output_paths(plan, dst, len(bounds) - 1, directory)
     files = range(len(paths))
-    _gather(client, client.map(assemble_task, [plan] * len(files), [bounds] * len(files), files, paths, pure=False),
-            show, "write")
+    _gather(client, client.map(_task, [assemble_task] * len(files), [shared] * len(files), [bounds] * len(files),
+                               files, paths, pure=False), show, "write")
     job.publish(paths, directory)
     return plan.n
+
+
+def _share(plan, name):
+    """Write the plan to the work directory (shared storage) for the tasks
+    to read, rather than send it with each of them; returns its path."""
+    path = Path(plan.workdir, name)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(pickle.dumps(plan))
+    _durable_replace(tmp, path, True)
+    return str(path)
+
+
+@functools.lru_cache(maxsize=2)
+def _load_plan(path):
+    return pickle.loads(Path(path).read_bytes())
+
+
+def _task(func, plan_path, *args, **kwargs):
+    """Run func(plan, *args) on a worker, the plan read from plan_path
+    (once per worker process)."""
+    return func(_load_plan(plan_path), *args, **kwargs)
 
 
 def _count(plan, m):
