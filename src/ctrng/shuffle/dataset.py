@@ -433,7 +433,7 @@ def shuffle_dataset(fmt, dst, *, key, start, memory, overwrite, threads, progres
                 "num_files": num_files, "items_per_file": items_per_file, "dst": str(dst)}
     job = _Job(dst, identity, durable=client is not None)
     free = shutil.disk_usage(dst.parent).free
-    need = 2 * fmt.disk_bytes()
+    need = (2 if client is None else 3) * fmt.disk_bytes()  # spill, (parts,) output
     show = sys.stderr.isatty() if progress is None else bool(progress)
     try:
         with terminate_cleanly():
