@@ -356,3 +356,18 @@ def test_sources_are_never_modified(tmp_path, corpus):
     mtime = corpus.stat().st_mtime_ns
     ctrng.shuffle_file(corpus, tmp_path / "o", key=KEY, format="lines", memory="3M", num_shards=2)
     assert hashlib.sha256(corpus.read_bytes()).hexdigest() == digest and corpus.stat().st_mtime_ns == mtime
+
+
+def test_written_groups_give_back_their_spill_space(tmp_path, corpus, lines, monkeypatch):
+    """After each group is written (and recorded), its spill sections are
+    punched out: the spill files hold fewer blocks group by group."""
+    real, blocks = dataset.shuffle_task, []
+
+    def measured(plan, g, threads=None):
+        blocks.append(sum(plan.spill(m)[0].stat().st_blocks for m in range(len(plan.pieces))))
+        return real(plan, g, threads)
+
+    monkeypatch.setattr(dataset, "shuffle_task", measured)
+    ctrng.shuffle_file(corpus, tmp_path / "o", key=KEY, format="lines", memory="3M")
+    assert len(blocks) > 2 and all(a > b for a, b in zip(blocks, blocks[1:])), blocks
+    assert (tmp_path / "o").read_bytes() == b"".join(shuffled(lines))

@@ -94,6 +94,7 @@ class Format:
                                  bounds of the partitions' sections (int64, partitions + 1)
     read_spill(spills, pa, pb)   (batch, words) of partitions [pa, pb) of every spill, in order; spills are
                                  (path, item bounds, byte bounds)
+    release_spill(spills, pa, pb)  optional: give back the space of those sections (their group is written)
     write_part(path, batch), read_part(path, lo, hi)   a group's output on a cluster
     output_names(count)          names of `count` output files
     writer(paths, bounds, state) a Writer of items into `paths`, file k holding items bounds[k]..bounds[k + 1];
@@ -490,15 +491,21 @@ def _run_here(plan, job, dst, num_files, items_per_file, directory, threads, sho
         g0, skip = (state["restart"], state["skip"]) if state else (0, 0)
         if g0:
             bar.resume(bar.n + 2 * sum(plan.group_bytes[:g0]), f"the shuffle step, group {g0 + 1}")
+        spills = [(plan.spill(m)[0], *np.load(plan.spill(m)[1])) for m in range(len(plan.pieces))]
+        release, released = getattr(fmt, "release_spill", None), g0
         for g in range(g0, len(plan.groups)):
             batch = shuffle_task(plan, g, threads)
             if skip:
                 batch = fmt.slice(batch, skip, fmt.length(batch))
                 skip = 0
             writer.write(batch)
+            del batch  # the next group's buffers take its place
             state = writer.checkpoint(g + 1)
             state["groups"] = len(plan.groups)
             job.save(state)
+            for h in range(released, state["restart"] if release else released):  # no resume reads these again
+                release(spills, *plan.groups[h])
+            released = max(released, state["restart"])
             bar.advance(2 * plan.group_bytes[g], "2/2")
         writer.close()
         job.publish(paths, directory)

@@ -60,7 +60,7 @@ from .._core.threads import resolve_threads
 from ..key import check_key
 from .dataset import check_destination, resolve_sources, shuffle_dataset
 from .jobs import (ProgressBar, boot_id, claim, default_memory, parse_size, read_exactly, source_stat,
-                   terminate_cleanly, write_all)
+                   start_writeback, terminate_cleanly, write_all)
 from .permutation import MAX_ITEMS, Buckets, check_room, scatter_labels
 from .spans import SpansFormat
 
@@ -360,13 +360,6 @@ class _Journal:
                 os.close(dir_fd)
 
 
-def _start_writeback(fd, offset, nbytes):
-    """Let the kernel write finished output to disk while work goes on, so
-    the final fsync has little left to do (and the page cache is spared)."""
-    if hasattr(os, "posix_fadvise"):
-        os.posix_fadvise(fd, offset, nbytes, os.POSIX_FADV_DONTNEED)
-
-
 # Pass 1 writes each unit's records of a chunk with one call; units grow
 # (2, 4, ... buckets) until such a run is about this many bytes.
 _RUN_BYTES = 32 << 10
@@ -499,7 +492,7 @@ class _Plan:
             self.buckets.shuffle(first, last, part, lo, threads=threads)
             journal.wait()  # groups before g are recorded as done: this write may cover what g - 1 read
             write_all(fd, self.offset + lo * rs, part)
-            _start_writeback(fd, self.offset + lo * rs, part.nbytes)
+            start_writeback(fd, self.offset + lo * rs, part.nbytes)
             if g + 2 < len(self.groups):
                 journal.save(2, g + 1)
             bar.advance(2 * (hi - lo) * rs, "pass 2/2")

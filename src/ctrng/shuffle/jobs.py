@@ -6,6 +6,7 @@ SIGTERM unwinding like SIGINT so that a stopped job deletes its files."""
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import fcntl
 import os
 import re
@@ -20,8 +21,8 @@ from tqdm import tqdm
 
 from .._core.checks import check_int
 
-__all__ = ["parse_size", "default_memory", "ProgressBar", "read_exactly", "write_all", "source_stat", "claim",
-           "boot_id", "terminate_cleanly"]
+__all__ = ["parse_size", "default_memory", "ProgressBar", "read_exactly", "write_all", "start_writeback", "release",
+           "source_stat", "claim", "boot_id", "terminate_cleanly"]
 
 _SIZE = re.compile(r"\s*(\d[\d_]*)\s*([KMGT]?)(i?B)?\s*", re.IGNORECASE)
 
@@ -87,6 +88,35 @@ def write_all(f, offset, buf):
     done = 0
     while done < len(view):
         done += os.pwrite(f, view[done:], offset + done)
+
+
+def start_writeback(fd, offset, nbytes):
+    """Let the kernel write finished output to disk while work goes on, so
+    the final fsync has little left to do (and the page cache is spared)."""
+    if hasattr(os, "posix_fadvise"):
+        os.posix_fadvise(fd, offset, nbytes, os.POSIX_FADV_DONTNEED)
+
+
+_PUNCH_HOLE = 0x01 | 0x02  # Linux's FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE
+
+
+def release(fd, offset, nbytes):
+    """Give back the disk space and page cache of bytes of a work file that
+    are no longer needed (Linux: a hole; elsewhere, or on a filesystem
+    without holes, nothing), so that what is written next reuses them."""
+    if nbytes > 0 and _libc is not None:
+        _libc.fallocate(fd, _PUNCH_HOLE, ctypes.c_int64(offset), ctypes.c_int64(nbytes))
+
+
+def _load_libc():
+    if not sys.platform.startswith("linux"):  # pragma: no cover - Linux only
+        return None
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int64, ctypes.c_int64]
+    return libc
+
+
+_libc = _load_libc()
 
 
 def source_stat(src):

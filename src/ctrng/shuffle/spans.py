@@ -13,7 +13,7 @@ import numpy as np
 
 from .._core import bridge
 from .._core.checks import check_int
-from .jobs import read_exactly, source_stat, write_all
+from .jobs import read_exactly, release, source_stat, start_writeback, write_all
 
 __all__ = ["Spans", "SpansFormat"]
 
@@ -324,6 +324,19 @@ class SpansFormat:
             return Spans(buf, width=self.width), words
         return Spans(buf, np.cumsum(lengths, dtype=np.uint64)), words
 
+    def release_spill(self, spills, pa, pb):
+        """Give back the disk and page cache of the sections of partitions
+        [pa, pb), once their items are safely in the output."""
+        for path, i, b in spills:
+            fd = os.open(path, os.O_WRONLY)
+            try:
+                release(fd, int(b[pa]), int(b[pb] - b[pa]))
+                release(fd, int(b[-1]) + 4 * int(i[pa]), 4 * int(i[pb] - i[pa]))
+                if not self.width:
+                    release(fd, int(b[-1]) + 4 * int(i[-1]) + 4 * int(i[pa]), 4 * int(i[pb] - i[pa]))
+            finally:
+                os.close(fd)
+
     def write_part(self, path, batch):
         """[item count as uint64][ends as uint64, lines only][data]."""
         with open(path, "wb") as f:
@@ -408,6 +421,7 @@ class _SpansWriter:
             take = min(room, n - lo)
             a, b = batch.bounds(lo, lo + take)
             write_all(self.fd, self.offset, batch.buf[a:b])
+            start_writeback(self.fd, self.offset, b - a)
             self.offset += b - a
             self.items += take
             lo += take
