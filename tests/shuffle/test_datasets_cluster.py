@@ -56,20 +56,24 @@ def test_a_cluster_writes_the_files_one_process_writes(corpus, tmp_path, workers
     assert not [p for p in os.listdir(tmp_path) if p.endswith(".work")]
 
 
-def test_killed_workers_are_replaced_and_the_result_is_the_same(corpus, tmp_path):
-    """A worker dies (SIGKILL) while reading piece 1 (scatter step), while
-    reading the spill sections of the group that starts at partition 1
-    (shuffle step) and while reading part file 1 (writing the output):
-    the nanny starts a new worker, the scheduler reruns the lost tasks."""
+@pytest.mark.parametrize("files, victims", [(1, dict(piece=1, partition=1)), (3, dict(part="part-000001.data"))])
+def test_killed_workers_are_replaced_and_the_result_is_the_same(corpus, tmp_path, files, victims):
+    """A worker dies (SIGKILL) while reading piece 1 (scatter step) and
+    while reading the spill sections of the group that starts at partition
+    1 (shuffle step, writing into the one output file), or, with 3 output
+    files, while reading part file 1 (writing them): the nanny starts a new
+    worker, the scheduler reruns the lost tasks."""
     sources, lines = corpus
-    fmt = DyingLines(sources, str(tmp_path), piece=1, partition=1, part="part-000001.data")
+    fmt = DyingLines(sources, str(tmp_path), **victims)
     with cluster(2) as c, Client(c) as client:
         dst = ctrng.shuffle.dataset.check_destination(tmp_path / "out", sources, False)
         n = dataset.shuffle_dataset(fmt, dst, key=KEY, start=0, memory=MEMORY, overwrite=False, threads=None,
-                                    progress=False, client=client, num_files=3, directory=True)
+                                    progress=False, client=client, num_files=files, directory=files > 1)
     assert n == len(lines)
-    assert sorted(p for p in os.listdir(tmp_path) if p in ("piece", "spill", "part")) == ["part", "piece", "spill"]
-    assert read_shards(tmp_path / "out") == b"".join(shuffled(lines))
+    died = {"piece": "piece", "partition": "spill", "part": "part"}
+    assert sorted(p for p in os.listdir(tmp_path) if p in died.values()) == sorted(died[v] for v in victims)
+    got = read_shards(tmp_path / "out") if files > 1 else (tmp_path / "out").read_bytes()
+    assert got == b"".join(shuffled(lines))
 
 
 def test_the_killed_steps_exist(corpus, tmp_path):

@@ -27,8 +27,10 @@ steps, each a set of tasks within the memory budget:
 On one machine the groups are done in order and stream into the output
 files (two passes over the data).  On a Dask cluster each group's items go
 to a part file, and a third step writes each output file from the parts
-its items lie in; lines, whose item numbers are not known before a piece
-is read, take a counting step first.  Every task writes under a temporary
+its items lie in, except where the output is one file of lines or records:
+there each group's bytes have a known place, and its task writes them
+there.  Lines, whose item numbers are not known before a piece is read,
+take a counting step first on a cluster.  Every task writes under a temporary
 name and renames when done, so a task that is run again (its worker was
 killed and Dask reruns it elsewhere, or a later run resumes the job) does
 the same work to the same bytes.
@@ -96,6 +98,9 @@ class Format:
                                  (path, item bounds, byte bounds)
     release_spill(spills, pa, pb)  optional: give back the space of those sections (their group is written)
     write_part(path, batch), read_part(path, lo, hi)   a group's output on a cluster
+    write_into(path, offset, batch), file_prefix(n)   optional, for formats whose one output file is
+                                 file_prefix(n) and then the items' bytes: a cluster writes each group
+                                 there directly, with no part files
     output_names(count)          names of `count` output files
     writer(paths, bounds, state) a Writer of items into `paths`, file k holding items bounds[k]..bounds[k + 1];
                                  state is a Writer.checkpoint() to resume from, or None
@@ -322,6 +327,20 @@ def part_task(plan, g, durable=True):
     return g
 
 
+def write_into_task(plan, g, path, offset):
+    """Steps 2 and 3 in one on a cluster, for one output file of a format
+    whose output is a prefix and the items' bytes (lines, records): group
+    g's items, in output order, straight into the file at `offset` (the
+    bytes of the groups before it), synced; a marker file records it."""
+    done = Path(plan.workdir, f"written-{g:06d}")
+    if not done.exists():
+        plan.fmt.write_into(path, offset, shuffle_task(plan, g, threads=1))
+        tmp = done.with_suffix(".tmp")
+        tmp.touch()
+        _durable_replace(tmp, done, True)
+    return g
+
+
 def assemble_task(plan, bounds, k, path, durable=True):
     """Step 3 on a cluster: output file k (items bounds[k]..bounds[k + 1])
     from the part files its items lie in."""
@@ -531,13 +550,23 @@ def _run_on_cluster(plan, job, dst, num_files, items_per_file, directory, client
     plan.finish(int(sum(sizes)))
     shared = _share(plan, "plan-2.pickle")
     groups = range(len(plan.groups))
-    _gather(client, client.map(_task, [part_task] * len(groups), [shared] * len(groups), groups, pure=False),
-            show, "shuffle")
     bounds = file_bounds(plan.n, num_files, items_per_file)
     paths = _output_paths(plan, dst, len(bounds) - 1, directory)
-    files = range(len(paths))
-    _gather(client, client.map(_task, [assemble_task] * len(files), [shared] * len(files), [bounds] * len(files),
-                               files, paths, pure=False), show, "write")
+    if len(paths) == 1 and hasattr(fmt, "write_into"):  # each group's bytes have a known place: write them there
+        prefix = fmt.file_prefix(plan.n)
+        if not paths[0].exists():
+            with open(paths[0], "wb") as f:
+                f.write(prefix)
+                f.truncate(len(prefix) + sum(plan.group_bytes))
+        offsets = (len(prefix) + np.concatenate([[0], np.cumsum(plan.group_bytes)[:-1]])).tolist()
+        _gather(client, client.map(_task, [write_into_task] * len(groups), [shared] * len(groups), groups,
+                                   [paths[0]] * len(groups), offsets, pure=False), show, "shuffle")
+    else:
+        _gather(client, client.map(_task, [part_task] * len(groups), [shared] * len(groups), groups, pure=False),
+                show, "shuffle")
+        files = range(len(paths))
+        _gather(client, client.map(_task, [assemble_task] * len(files), [shared] * len(files),
+                                   [bounds] * len(files), files, paths, pure=False), show, "write")
     job.publish(paths, directory)
     return plan.n
 

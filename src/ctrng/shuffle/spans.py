@@ -345,6 +345,15 @@ class SpansFormat:
                 f.write(batch.ends)
             f.write(batch.buf)
 
+    def write_into(self, path, offset, batch):
+        """Write the items at `offset` of the output file `path`, synced."""
+        fd = os.open(path, os.O_WRONLY)
+        try:
+            write_all(fd, offset, batch.buf)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
     def read_part(self, path, lo, hi):
         fd = os.open(path, os.O_RDONLY)
         try:
