@@ -237,10 +237,20 @@ def test_bad_input_fails_before_any_output(tmp_path, corpus):
 
 def test_a_line_longer_than_the_budget_is_an_error_before_any_output(tmp_path):
     src = tmp_path / "long.txt"
-    src.write_bytes(b"short\n" * 1000 + b"L" * (3 << 20) + b"\n" + b"short\n" * 1000)
-    with pytest.raises(ValueError, match=r"long.txt: the line at byte 6000 is longer than \d+ bytes"):
+    src.write_bytes(b"short\n" * 20000 + b"L" * (3 << 20) + b"\n" + b"short\n" * 1000)
+    with pytest.raises(ValueError, match=r"long.txt: the line at byte 120000 is longer than \d+ bytes"):
         ctrng.shuffle_file(src, tmp_path / "o.txt", key=KEY, format="lines", memory="2M")
     assert sorted(os.listdir(tmp_path)) == ["long.txt"]
+
+
+def test_a_budget_too_small_for_a_bucket_is_an_error_before_any_work(tmp_path, corpus, monkeypatch):
+    def no_work(*args, **kwargs):
+        raise AssertionError("read the data before checking the budget")
+
+    monkeypatch.setattr(dataset, "scatter_task", no_work)
+    with pytest.raises(ValueError, match=r"memory = 1048576 bytes is too small for this dataset: .* about \d+ bytes"):
+        ctrng.shuffle_file(corpus, tmp_path / "o", key=KEY, format="lines", memory="1M")
+    assert sorted(os.listdir(tmp_path)) == ["corpus.jsonl"]
 
 
 def test_too_little_disk_is_an_error_before_writing(tmp_path, corpus, monkeypatch):
@@ -278,12 +288,14 @@ import os, signal, sys
 import ctrng
 from ctrng.shuffle import dataset
 func, call, src, dst, shards = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], int(sys.argv[5])
+sig = getattr(signal, sys.argv[6] if len(sys.argv) > 6 else "SIGKILL")
+signal.signal(signal.SIGINT, signal.default_int_handler)  # as at a terminal, even when started with it ignored
 real, seen = getattr(dataset, func), [0]
 
 def counted(*args, **kwargs):
     seen[0] += 1
     if seen[0] == call:
-        os.kill(os.getpid(), signal.SIGKILL)
+        os.kill(os.getpid(), sig)
     return real(*args, **kwargs)
 
 setattr(dataset, func, counted)
@@ -316,6 +328,52 @@ def test_a_run_with_other_parameters_discards_a_killed_runs_files(tmp_path, corp
     assert killed.returncode == -signal.SIGKILL and len(work_dirs(tmp_path)) == 1
     ctrng.shuffle_file(corpus, dst, key=ctrng.Key(1), format="lines", memory="3M")
     assert dst.read_bytes() == b"".join(shuffled(lines, ctrng.Key(1))) and work_dirs(tmp_path) == []
+
+
+@pytest.mark.parametrize("sig", ["SIGTERM", "SIGINT"])
+@pytest.mark.parametrize("func", ["scatter_task", "shuffle_task"])
+def test_sigterm_and_sigint_leave_nothing(tmp_path, corpus, sig, func):
+    stopped = subprocess.run([sys.executable, "-c", _KILLED, func, "2", str(corpus), str(tmp_path / "o"), "0", sig],
+                             capture_output=True, text=True)
+    assert stopped.returncode == -getattr(signal, sig), stopped.stderr
+    assert sig == "SIGTERM" or "KeyboardInterrupt" in stopped.stderr
+    assert sorted(os.listdir(tmp_path)) == ["corpus.jsonl"]
+
+
+_STOPPED = _KILLED.replace("os.kill(os.getpid(), sig)", "os.kill(os.getpid(), signal.SIGSTOP)")
+
+
+def test_a_second_run_into_the_same_dst_waits_for_no_one(tmp_path, corpus, lines):
+    """While a run is alive (here: stopped), another run of the same job
+    refuses (BlockingIOError) and deletes nothing; once the first is killed,
+    the next run resumes its work."""
+    dst = tmp_path / "o"
+    first = subprocess.Popen([sys.executable, "-c", _STOPPED, "shuffle_task", "2", str(corpus), str(dst), "0"])
+    try:
+        for _ in range(600):
+            if os.path.exists(f"/proc/{first.pid}/stat") and open(f"/proc/{first.pid}/stat").read().split()[2] == "T":
+                break
+            subprocess.run(["sleep", "0.05"])
+        with pytest.raises(BlockingIOError, match="another run is shuffling"):
+            ctrng.shuffle_file(corpus, dst, key=KEY, format="lines", memory="3M")
+        assert len(work_dirs(tmp_path)) == 1
+    finally:
+        first.kill()
+        first.wait()
+    ctrng.shuffle_file(corpus, dst, key=KEY, format="lines", memory="3M")
+    assert dst.read_bytes() == b"".join(shuffled(lines)) and work_dirs(tmp_path) == []
+
+
+def test_bad_budgets_keys_and_starts(tmp_path, corpus):
+    for memory, error in [("abc", "memory is not a byte count"), (100, "memory = 100 bytes is too small"),
+                          (1.5e6, "memory is not a byte count"), ("1K", r"memory = 1024 bytes is too small")]:
+        with pytest.raises(ValueError, match=error):
+            ctrng.shuffle_file(corpus, tmp_path / "o", key=KEY, format="lines", memory=memory)
+    with pytest.raises(TypeError, match="key"):
+        ctrng.shuffle_file(corpus, tmp_path / "o", key=7, format="lines")
+    with pytest.raises(ValueError, match="start"):
+        ctrng.shuffle_file(corpus, tmp_path / "o", key=KEY, format="lines", start=-1)
+    assert sorted(os.listdir(tmp_path)) == ["corpus.jsonl"]
 
 
 def test_progress_bar_on_request_only(tmp_path, corpus, capfd):

@@ -177,6 +177,11 @@ class _Plan:
         self.fmt, self.key, self.start, self.memory, self.workdir = fmt, key, start, memory, str(workdir)
         items, nbytes = fmt.estimate()
         cost = 2 * nbytes + ITEM_BYTES * items
+        bucket = cost / (1 << bridge.perm_bits(items))  # the mean bucket, which the shuffle step holds whole
+        if bucket > (1.25 if fmt.needs_reading else 1) * memory:  # lines: their count is an estimate
+            raise ValueError(f"memory = {memory} bytes is too small for this dataset: the permutation shuffles "
+                             f"each of its buckets (2**14 to 2**15 items) in memory, which needs about "
+                             f"{int(bucket)} bytes")
         self.pieces = fmt.pieces(max(1, int(memory * nbytes / max(cost, 1))))  # pieces of about `memory`
         cost = PARTITIONS_PER_BUDGET * cost / memory
         # Partitions finer than buckets buy nothing (a group holds whole buckets) and cost a
@@ -433,8 +438,9 @@ class _Job:
             os.replace(outputs[0], self.dst)
 
     def remove(self):
-        shutil.rmtree(self.dir, ignore_errors=True)
+        """Delete the work directory, if this run holds it."""
         if self.fd is not None:
+            shutil.rmtree(self.dir, ignore_errors=True)
             os.close(self.fd)
             self.fd = None
 
@@ -455,8 +461,8 @@ def shuffle_dataset(fmt, dst, *, key, start, memory, overwrite, threads, progres
     free = shutil.disk_usage(dst.parent).free
     need = (2 if client is None else 3) * fmt.disk_bytes()  # spill, (parts,) output
     show = sys.stderr.isatty() if progress is None else bool(progress)
-    try:
-        with terminate_cleanly():
+    with terminate_cleanly():  # SIGTERM unwinds like SIGINT, through the cleanup below
+        try:
             workdir = job.open()
             if need > free + _bytes_in(workdir):
                 raise OSError(f"not enough free disk beside {dst}: the spill and output files need about "
@@ -466,9 +472,9 @@ def shuffle_dataset(fmt, dst, *, key, start, memory, overwrite, threads, progres
                 n = _run_here(plan, job, dst, num_files, items_per_file, directory, threads, show)
             else:
                 n = _run_on_cluster(plan, job, dst, num_files, items_per_file, directory, client, show)
-    except BaseException:
-        job.remove()
-        raise
+        except BaseException:
+            job.remove()
+            raise
     job.remove()
     return n
 
