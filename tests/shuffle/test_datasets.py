@@ -118,7 +118,8 @@ def test_start_threads_and_algorithms(corpus, lines, tmp_path):
         assert dst.read_bytes() == want
 
 
-def test_many_files_are_one_dataset(tmp_path, lines):
+@pytest.mark.parametrize("memory", ["5M", "1G"])  # spill files; all in memory
+def test_many_files_are_one_dataset(tmp_path, lines, memory):
     """A list, a glob and a directory of files give the same bytes as their
     concatenation in one file; empty files and files of one line count."""
     parts = [lines[:10000], [], lines[10000:10001], lines[10001:25000], lines[25000:]]
@@ -130,7 +131,7 @@ def test_many_files_are_one_dataset(tmp_path, lines):
     paths = sorted(folder.iterdir())
     for k, src in enumerate([paths, str(folder / "s*.txt"), folder]):
         dst = tmp_path / f"out{k}.txt"
-        assert ctrng.shuffle_file(src, dst, key=KEY, format="lines", memory="5M") == len(lines)
+        assert ctrng.shuffle_file(src, dst, key=KEY, format="lines", memory=memory) == len(lines)
         assert dst.read_bytes() == want
 
 

@@ -61,7 +61,7 @@ from .._core.threads import resolve_threads
 from ..key import check_key
 from ..stateless import random_raw
 from .jobs import ProgressBar, boot_id, claim, default_memory, parse_size, terminate_cleanly
-from .permutation import MAX_ITEMS, Buckets, check_room, scatter_labels
+from .permutation import MAX_ITEMS, Buckets, check_room, permutation, scatter_labels
 
 __all__ = ["Format", "resolve_sources", "check_destination", "shuffle_dataset"]
 
@@ -91,6 +91,8 @@ class Format:
     read(piece)                  the piece's items, a batch
     length(batch), nbytes(batch) items, bytes in memory
     take(batch, order)           the items at `order` (int64), a batch
+    concat(batches)              optional: one batch of the items of several (a dataset of several pieces that
+                                 fits the budget is then permuted in memory)
     slice(batch, lo, hi)         items lo..hi
     write_spill(path, batch, words, counts)  items sorted by partition, `counts` per partition; returns byte
                                  bounds of the partitions' sections (int64, partitions + 1)
@@ -183,6 +185,7 @@ class _Plan:
                              f"each of its buckets (2**14 to 2**15 items) in memory, which needs about "
                              f"{int(bucket)} bytes")
         self.pieces = fmt.pieces(max(1, int(memory * nbytes / max(cost, 1))))  # pieces of about `memory`
+        self.fits = cost <= memory and (len(self.pieces) < 2 or hasattr(fmt, "concat"))
         cost = PARTITIONS_PER_BUDGET * cost / memory
         # Partitions finer than buckets buy nothing (a group holds whole buckets) and cost a
         # re-sort in the shuffle step (_source_order, where n was overestimated).
@@ -492,20 +495,25 @@ def _output_paths(plan, dst, count, directory):
 
 def _run_here(plan, job, dst, num_files, items_per_file, directory, threads, show):
     """Both steps in this process: the pieces in order, then the groups in
-    order streaming into the output files."""
+    order streaming into the output files; or, when the whole dataset fits
+    the budget, the permutation in memory."""
     fmt = plan.fmt
     bar = ProgressBar(4 * max(1, fmt.disk_bytes()), show)
     try:
+        whole = _read_whole(plan, bar) if plan.fits else None
+        if whole is not None:
+            return _shuffle_in_memory(plan, whole, job, dst, num_files, items_per_file, directory, threads, bar)
         firsts = fmt.first_items(plan.pieces)
-        first, resumed = 0, False
+        done = [plan.spill(m)[1].exists() for m in range(len(plan.pieces))]
+        if any(done):
+            bar.resume(2 * sum(fmt.piece_bytes(p) for p, d in zip(plan.pieces, done) if d),
+                       f"the scatter step, {sum(done)} of {len(done)} pieces done")
+        first = 0
         for m, piece in enumerate(plan.pieces):
-            done = plan.spill(m)[1].exists()
-            if done and not resumed and m:
-                bar.resume(0, f"the scatter step, piece {m + 1} of {len(plan.pieces)}")
-            resumed = resumed or done
             start = first if firsts is None else firsts[m]
             first = start + scatter_task(plan, m, start)
-            bar.advance(2 * fmt.piece_bytes(piece), "1/2")
+            if not done[m]:
+                bar.advance(2 * fmt.piece_bytes(piece), "1/2")
         plan.finish(first, threads)
         bounds = file_bounds(plan.n, num_files, items_per_file)
         paths = _output_paths(plan, dst, len(bounds) - 1, directory)
@@ -537,6 +545,38 @@ def _run_here(plan, job, dst, num_files, items_per_file, directory, threads, sho
     finally:
         bar.close()
     return plan.n
+
+
+def _read_whole(plan, bar):
+    """All the items in one batch, if they fit the budget with their
+    permutation (two copies and ITEM_BYTES an item); else None (the
+    estimate was short: the spill steps follow)."""
+    fmt, batches, cost = plan.fmt, [], 0
+    for piece in plan.pieces:
+        batches.append(fmt.read(piece))
+        cost += 2 * fmt.nbytes(batches[-1]) + ITEM_BYTES * fmt.length(batches[-1])
+        if cost > plan.memory:
+            return None
+        bar.advance(fmt.piece_bytes(piece), "1/2")
+    return batches[0] if len(batches) == 1 else fmt.concat(batches)
+
+
+def _shuffle_in_memory(plan, batch, job, dst, num_files, items_per_file, directory, threads, bar):
+    """The items of `batch` in the order ctrng.permutation(key, n, start)
+    into the output files."""
+    fmt, n = plan.fmt, plan.fmt.length(batch)
+    check_room(plan.key, plan.start, n)
+    order = permutation(plan.key, n, start=plan.start, threads=threads)
+    batch = fmt.take(batch, order)
+    del order
+    bounds = file_bounds(n, num_files, items_per_file)
+    paths = _output_paths(plan, dst, len(bounds) - 1, directory)
+    writer = fmt.writer(paths, bounds, None)
+    writer.write(batch)
+    writer.close()
+    bar.advance(bar.total - bar.n, "2/2")
+    job.publish(paths, directory)
+    return n
 
 
 def _run_on_cluster(plan, job, dst, num_files, items_per_file, directory, client, show):

@@ -276,6 +276,13 @@ class SpansFormat:
         bridge.gather_spans(batch.buf, batch.ends, order, buf, ends)
         return Spans(buf, ends)
 
+    def concat(self, batches):
+        buf = np.concatenate([b.buf for b in batches] or [np.empty(0, np.uint8)])
+        if self.width:
+            return Spans(buf, width=self.width)
+        shift = np.cumsum([0] + [len(b.buf) for b in batches[:-1]], dtype=np.uint64)
+        return Spans(buf, np.concatenate([b.ends + s for b, s in zip(batches, shift)] or [np.empty(0, np.uint64)]))
+
     @staticmethod
     def slice(batch, lo, hi):
         a, b = batch.bounds(lo, hi)
