@@ -230,6 +230,8 @@ def test_bad_input_fails_before_any_output(tmp_path, corpus):
         ctrng.shuffle_file(corpus, tmp_path / "o", key=KEY, format="lines", num_shards=0)
     with pytest.raises(TypeError, match="num_shards"):
         ctrng.shuffle_file(corpus, tmp_path / "o", key=KEY, format="lines", num_shards=2.5)
+    with pytest.raises(TypeError, match="client must be a dask.distributed Client, not str"):
+        ctrng.shuffle_file(corpus, tmp_path / "o", key=KEY, format="lines", client="tcp://x:8786")
     with pytest.raises(TypeError, match="src must be"):
         ctrng.shuffle_file(3, tmp_path / "o", key=KEY, format="lines")
     assert corpus.read_bytes() == before

@@ -455,6 +455,8 @@ def shuffle_dataset(fmt, dst, *, key, start, memory, overwrite, threads, progres
     cut into `num_files` near-equal slices or files of `items_per_file`
     items.  Returns the number of items."""
     check_key(key)
+    if client is not None and not all(hasattr(client, name) for name in ("map", "gather", "submit")):
+        raise TypeError(f"client must be a dask.distributed Client, not {type(client).__name__}")
     memory = default_memory() if memory is None else parse_size(memory, "memory")
     if memory < 1024:
         raise ValueError(f"memory = {memory} bytes is too small (at least 1 KiB)")
