@@ -51,10 +51,10 @@ import pickle
 import re
 import shutil
 import sys
-import warnings
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 from .._core import bridge
 from .._core.threads import resolve_threads
@@ -118,11 +118,9 @@ def resolve_sources(src, suffixes=None):
     if isinstance(src, (list, tuple)):
         if not src:
             raise ValueError("src is an empty list")
-        out = []
-        for s in src:
-            out.extend(resolve_sources(s, suffixes) if not isinstance(s, (list, tuple)) else
-                       _type_error(s))
-        return out
+        if any(not isinstance(s, (str, os.PathLike)) for s in src):
+            raise TypeError(f"src lists must hold paths, not {[type(s).__name__ for s in src]}")
+        return [p for s in src for p in resolve_sources(s, suffixes)]
     if not isinstance(src, (str, os.PathLike)):
         raise TypeError(f"src must be a path, a glob pattern or a list of paths, not {type(src).__name__}")
     path = Path(src)
@@ -139,10 +137,6 @@ def resolve_sources(src, suffixes=None):
             raise FileNotFoundError(f"no file matches {text!r}")
         return files
     return [path]
-
-
-def _type_error(s):
-    raise TypeError(f"src lists must hold paths, not {type(s).__name__}")
 
 
 def check_destination(dst, sources, overwrite):
@@ -646,17 +640,9 @@ def _count(plan, m):
 
 def _gather(client, futures, show, label):
     """The tasks' results in order, with a progress bar over the tasks."""
-    from tqdm import tqdm
-
-    if not show:
-        return client.gather(futures)
-    from distributed import as_completed
-
-    with tqdm(total=len(futures), file=sys.stderr, desc=f"shuffle {label}", unit="task") as bar:
-        for _ in as_completed(futures):
-            bar.update(1)
+    if show:
+        with tqdm(total=len(futures), file=sys.stderr, desc=f"shuffle {label}", unit="task") as bar:
+            for future in futures:
+                future.result()
+                bar.update(1)
     return client.gather(futures)
-
-
-def warn_added_newline(path):
-    warnings.warn(f"{path}: the last line has no newline; the output gives it one", stacklevel=4)

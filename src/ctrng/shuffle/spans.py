@@ -13,6 +13,7 @@ import numpy as np
 
 from .._core import bridge
 from .._core.checks import check_int
+from .dataset import Format
 from .jobs import read_exactly, release, source_stat, start_writeback, write_all
 
 __all__ = ["Spans", "SpansFormat"]
@@ -54,13 +55,11 @@ def _stat(path):
     return st, [os.fspath(path.absolute()), st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev]
 
 
-class SpansFormat:
+class SpansFormat(Format):
     """Lines (`kind` "lines"), fixed-size records ("records", `record_size`
     bytes each) or ``.npy`` rows ("npy") of the files `sources`, in order;
     `header` keeps the first line of every file out of the items (each file
     must have the same one; it heads every output file)."""
-
-    needs_reading = False
 
     def __init__(self, kind, sources, record_size=None, header=False):
         self.kind, self.sources = kind, [os.fspath(s) for s in sources]
