@@ -161,10 +161,9 @@ def shuffle_file(src, dst, record_size=None, *, key, start=0, format=None, heade
     if format is None:
         format = "npy" if all(Path(s).suffix == ".npy" for s in sources) else "records"
     if len(sources) == 1 and num_shards is None and client is None and format != "lines":
-        return _shuffle_in_place(sources[0], dst, record_size, key, start, memory, overwrite, threads, progress)
-    for s in sources:
-        source_stat(s)
-    if format != "records" and record_size is not None and format == "lines":
+        return _shuffle_in_place(sources[0], dst, format, record_size, key, start, memory, overwrite, threads,
+                                 progress)
+    if format == "lines" and record_size is not None:
         raise ValueError("record_size is for format='records' or 'npy', not 'lines'")
     dst = check_destination(dst, sources, overwrite)
     if dst.is_dir() and num_shards is None:
@@ -175,7 +174,7 @@ def shuffle_file(src, dst, record_size=None, *, key, start=0, format=None, heade
                            directory=num_shards is not None)
 
 
-def _shuffle_in_place(src, dst, record_size, key, start, memory, overwrite, threads, progress):
+def _shuffle_in_place(src, dst, format, record_size, key, start, memory, overwrite, threads, progress):
     """One file of records or .npy rows into one file, in the work file
     that becomes dst (the module's docstring)."""
     src, dst = Path(src), Path(dst)
@@ -190,7 +189,7 @@ def _shuffle_in_place(src, dst, record_size, key, start, memory, overwrite, thre
     memory = default_memory() if memory is None else parse_size(memory, "memory")
     if memory < 1:
         raise ValueError("memory must be at least 1 byte")
-    layout = SpansFormat("npy" if src.suffix == ".npy" else "records", [src], record_size)
+    layout = SpansFormat(format, [src], record_size)
     record_size, n = layout.width, layout.estimate()[0]
     with open(src, "rb") as f:
         header = f.read(layout.prefix[0])
