@@ -4,6 +4,8 @@ workers, and when workers are killed (SIGKILL) in each step: Dask reruns
 their tasks and no item is lost or doubled."""
 
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -86,3 +88,47 @@ def test_the_killed_steps_exist(corpus, tmp_path):
         first += dataset.scatter_task(plan, m, first)
     plan.finish(first)
     assert len(plan.pieces) > 1 and 1 in [pa for pa, _ in plan.groups] and len(plan.groups) > 1
+
+
+_KILLED_CLIENT = """
+import os, signal, sys
+from distributed import Client
+import ctrng
+from ctrng.shuffle import dataset
+real, calls = dataset._share, []
+
+def share(plan, name):
+    calls.append(name)
+    if len(calls) == 2:  # the scatter step is done
+        os.kill(os.getpid(), signal.SIGKILL)
+    return real(plan, name)
+
+dataset._share = share
+with Client(sys.argv[1]) as client:
+    ctrng.shuffle_file(sys.argv[2:-1], sys.argv[-1], key=ctrng.Key(2024, rank=3), format="lines", memory="3M",
+                       client=client)
+"""
+
+
+def test_a_killed_client_resumes_where_it_stopped(corpus, tmp_path, monkeypatch):
+    """The client dies (SIGKILL) after the scatter step; the same call again
+    does not scatter again and writes the same bytes."""
+    sources, lines = corpus
+    with cluster(2) as c, Client(c) as client:
+        killed = subprocess.run([sys.executable, "-c", _KILLED_CLIENT, c.scheduler_address,
+                                 *map(str, sources), str(tmp_path / "out")], capture_output=True, text=True)
+        assert killed.returncode == -9, killed.stderr
+        (work,) = [p for p in tmp_path.iterdir() if p.name.endswith(".work")]
+        scattered = {p.name: p.stat().st_mtime_ns for p in work.glob("spill-*.npy")}
+        assert len(scattered) > 1
+        seen = {}
+        real = dataset._Plan.finish
+
+        def finish(self, n, threads=None):
+            seen.update({p.name: p.stat().st_mtime_ns for p in work.glob("spill-*.npy")})
+            return real(self, n, threads)
+
+        monkeypatch.setattr(dataset._Plan, "finish", finish)
+        ctrng.shuffle_file(sources, tmp_path / "out", key=KEY, format="lines", memory=MEMORY, client=client)
+    assert seen == scattered  # no piece was scattered again
+    assert (tmp_path / "out").read_bytes() == b"".join(shuffled(lines))
