@@ -8,9 +8,13 @@
   AVX-512 kernels compiled for AVX2; the same driver also runs as a
   coverage-guided libFuzzer target where clang is installed (CI installs it).
 * The extension itself, built with CTRNG_SANITIZE's flags, runs the test
-  files that exercise the C core in a child process with libasan preloaded.
+  files that exercise the C core with libasan preloaded, one child process
+  a file, side by side (one per core).
+* The fuzz builds share the objects whose preprocessed source and flags are
+  the same; every source is compiled on its own core.
 """
 
+import hashlib
 import importlib.util
 import os
 import resource
@@ -42,24 +46,40 @@ def _libasan():
     return path
 
 
-def _compile(compiler, flags, exe):
+def _object(compiler, flags, source, cache):
+    """`source` compiled with `flags` into `cache`, reused by every build whose
+    preprocessed source and other flags are the same (keyed as ccache keys
+    them): the fuzz driver's two gcc builds differ only in a -D that two of
+    the sources read, so the rest is compiled once."""
+    build = _build_script()
+    preprocessed = subprocess.run([compiler, *flags, f"-I{build.CSRC}", "-E", str(source)], capture_output=True,
+                                  check=True).stdout
+    key = hashlib.sha256(repr([compiler, [f for f in flags if not f.startswith("-D")]]).encode() + preprocessed)
+    obj = cache / f"{source.stem}-{key.hexdigest()[:16]}.o"
+    if not obj.exists():
+        subprocess.run([compiler, *flags, f"-I{build.CSRC}", "-c", str(source), "-o", str(obj)], check=True)
+    return obj
+
+
+def _compile(compiler, flags, exe, cache):
     """Build the fuzz driver and the C core into `exe`, each source compiled
     on its own core (the sanitized builds are most of these tests' time)."""
     build = _build_script()
     sources = [build.CSRC / name for name in build.SOURCES] + [ROOT / "tests" / "c" / "fuzz_core.c"]
-    objects = [exe.parent / f"{exe.name}-{i}.o" for i in range(len(sources))]
-
-    def one(pair):
-        subprocess.run([compiler, *flags, f"-I{build.CSRC}", "-c", str(pair[0]), "-o", str(pair[1])], check=True)
-
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        list(pool.map(one, zip(sources, objects)))
+        objects = list(pool.map(lambda source: _object(compiler, flags, source, cache), sources))
     subprocess.run([compiler, *flags, *map(str, objects), "-lm", "-o", str(exe)], check=True)
     return exe
 
 
+@pytest.fixture(scope="module")
+def objects(tmp_path_factory):
+    """The object files the fuzz builds share (see _object)."""
+    return tmp_path_factory.mktemp("objects")
+
+
 @pytest.mark.parametrize("avx512_as_avx2", [False, True], ids=["native", "avx512-kernels-on-avx2"])
-def test_fuzz_the_core(tmp_path, avx512_as_avx2):
+def test_fuzz_the_core(tmp_path, objects, avx512_as_avx2):
     """The fuzz driver on this CPU's code paths; and with the AVX-512 kernels
     compiled for AVX2 (the same source, only the multiply differs), so that
     machines without AVX-512 check their logic against the other paths."""
@@ -68,7 +88,7 @@ def test_fuzz_the_core(tmp_path, avx512_as_avx2):
         pytest.skip("this CPU has no AVX2 to run the AVX-512 kernels' test build on")
     build = _build_script()
     defines = ["-DCTRNG_AVX512_AS_AVX2"] if avx512_as_avx2 else []
-    exe = _compile("gcc", [*build.COMPILE_ARGS, *build.SANITIZE_ARGS, *defines], tmp_path / "fuzz_core")
+    exe = _compile("gcc", [*build.COMPILE_ARGS, *build.SANITIZE_ARGS, *defines], tmp_path / "fuzz_core", objects)
     seconds = os.environ.get("CTRNG_FUZZ_SECONDS", "15")
     seed = os.environ.get("CTRNG_FUZZ_SEED", "1")
     run = subprocess.run([str(exe), seconds, seed], capture_output=True, text=True, timeout=float(seconds) + 600)
@@ -79,7 +99,7 @@ def test_fuzz_the_core(tmp_path, avx512_as_avx2):
     assert cases > 100
 
 
-def test_libfuzzer_on_the_core(tmp_path):
+def test_libfuzzer_on_the_core(tmp_path, objects):
     """The same cases as a libFuzzer target (clang -fsanitize=fuzzer), coverage
     guided: each input's first 8 bytes are a case's seed."""
     clang = shutil.which("clang")
@@ -90,7 +110,7 @@ def test_libfuzzer_on_the_core(tmp_path):
     build = _build_script()
     flags = [f for f in build.COMPILE_ARGS + build.SANITIZE_ARGS if f != "-Wno-psabi"]
     flags[flags.index("-fsanitize=address,undefined")] = "-fsanitize=fuzzer,address,undefined"
-    exe = _compile(clang, [*flags, "-DCTRNG_LIBFUZZER"], tmp_path / "fuzz_core_libfuzzer")
+    exe = _compile(clang, [*flags, "-DCTRNG_LIBFUZZER"], tmp_path / "fuzz_core_libfuzzer", objects)
     seconds = os.environ.get("CTRNG_FUZZ_SECONDS", "15")
     corpus = tmp_path / "corpus"
     corpus.mkdir()
@@ -120,8 +140,12 @@ def test_core_tests_under_sanitizers(sanitized_package):
     probe = subprocess.run([sys.executable, "-c", "import ctrng._core._ctrng as m; print(m.__file__)"], env=env,
                            capture_output=True, text=True, check=True)
     assert probe.stdout.startswith(str(sanitized_package))  # the sanitized build is the one tested
-    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
-                          *[str(ROOT / "tests" / name) for name in C_CORE_TESTS]],
-                         env=env, capture_output=True, text=True, cwd=ROOT, timeout=1200)
-    assert run.returncode == 0, (run.stdout[-3000:], run.stderr[-3000:])
-    assert " passed" in run.stdout and "failed" not in run.stdout
+    # One child pytest a file, run side by side, one per core: under ASan
+    # they take two to three minutes in a row, test_stateless.py about half.
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        runs = list(pool.map(lambda name: subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", str(ROOT / "tests" / name)],
+            env=env, capture_output=True, text=True, cwd=ROOT, timeout=1200), C_CORE_TESTS))
+    for name, run in zip(C_CORE_TESTS, runs):
+        assert run.returncode == 0, (name, run.stdout[-3000:], run.stderr[-3000:])
+        assert " passed" in run.stdout and "failed" not in run.stdout, (name, run.stdout[-3000:])
