@@ -6,6 +6,14 @@ fails the test; WEAK verdicts (p outside [0.005, 0.995], expected about once
 in 100 results) are counted and reported.  A known-bad control, Philox4x32
 cut to 4 rounds, must fail.
 
+What runs where: the default run puts the 16 woven ranks through all 22
+tests (each woven stream is itself a stream, so this full battery sees
+single-stream defects as well as ones between ranks), and the other two
+inputs through QUICK, 10 of the 22 from different families (about a fifth of
+the battery's time, the DCT and lagged-sum tests among them); the other 12
+tests on those two inputs are marked slow (`python -m pytest -m slow`), so
+the default and slow runs together are the three full batteries.
+
 `.ci/run` installs dieharder; elsewhere these tests skip without it.
 Longer batteries: README, "Statistical testing with PractRand and dieharder".
 """
@@ -26,6 +34,14 @@ INPUTS = {
     "16 ranks woven": ["--interleave-ranks", "16"],
     "16 adjacent roots woven": ["--interleave-roots", "16"],
 }
+# Birthdays, bitstream, count-1s stream, parking, 2D minimum distance, runs,
+# monobit, lagged sum, DCT, fill tree 2: the cheap part of BATTERY.
+QUICK = [0, 4, 8, 10, 11, 15, 100, 203, 206, 208]
+REST = [d for d in BATTERY if d not in QUICK]
+RUNS = [pytest.param("16 ranks woven", BATTERY, id="16 ranks woven")] + [
+    param for name in ("one stream", "16 adjacent roots woven")
+    for param in (pytest.param(name, QUICK, id=f"{name}, quick"),
+                  pytest.param(name, REST, id=f"{name}, rest", marks=pytest.mark.slow))]
 
 
 def _dieharder():
@@ -62,9 +78,9 @@ def _verdicts(raw_args, tests):
         return [r for found in pool.map(lambda d: _verdict(raw_args, d), tests) for r in found]
 
 
-@pytest.mark.parametrize("name", INPUTS)
-def test_dieharder_battery(name, record_property):
-    results = _verdicts(INPUTS[name], BATTERY)
+@pytest.mark.parametrize("name, tests", RUNS)
+def test_dieharder_battery(name, tests, record_property):
+    results = _verdicts(INPUTS[name], tests)
     failed = [r for r in results if r[1] == "FAILED"]
     weak = [r for r in results if r[1] == "WEAK"]
     record_property("dieharder_results", len(results))
