@@ -15,12 +15,13 @@ from .key import Key
 from .seeds import derive_seed
 from .shuffle.files import shuffle_file
 from .shuffle.index_permutation import IndexPermutation
+from .shuffle.parquet import shuffle_parquet
 from .shuffle.permutation import permutation
 from .shuffle.sampler import DistributedSampler
 from .stateless import bernoulli, integers, normal, random, random_raw, standard_normal, uniform
 
 __all__ = ["Key", "Generator", "random_raw", "random", "uniform", "standard_normal", "normal", "integers",
            "bernoulli", "permutation", "IndexPermutation", "DistributedSampler",
-           "shuffle_file", "derive_seed",
+           "shuffle_file", "shuffle_parquet", "derive_seed",
            "Philox4x32", "Philox4x64", "Threefry4x32", "Threefry4x64", "available_isas"]
 __version__ = "0.1.0"
