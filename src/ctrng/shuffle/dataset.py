@@ -109,6 +109,8 @@ class Format:
     """
 
     needs_reading = False  # whether the items are unknown until the pieces are read (lines)
+    data_share = 1.0  # the part of the memory budget for the items and their bookkeeping (the rest: the format's
+    # own readers, writers and allocators)
 
 
 def resolve_sources(src, suffixes=None):
@@ -171,16 +173,17 @@ class _Plan:
 
     def __init__(self, fmt, key, start, memory, workdir):
         self.fmt, self.key, self.start, self.memory, self.workdir = fmt, key, start, memory, str(workdir)
+        self.budget = budget = int(memory * fmt.data_share)  # for the items and their bookkeeping
         items, nbytes = fmt.estimate()
         cost = 2 * nbytes + ITEM_BYTES * items
         bucket = cost / (1 << bridge.perm_bits(items))  # the mean bucket, which the shuffle step holds whole
-        if bucket > (1.25 if fmt.needs_reading else 1) * memory:  # lines: their count is an estimate
+        if bucket > (1.25 if fmt.needs_reading else 1) * budget:  # lines: their count is an estimate
             raise ValueError(f"memory = {memory} bytes is too small for this dataset: the permutation shuffles "
                              f"each of its buckets (2**14 to 2**15 items) in memory, which needs about "
-                             f"{int(bucket)} bytes")
-        self.pieces = fmt.pieces(max(1, int(memory * nbytes / max(cost, 1))))  # pieces of about `memory`
-        self.fits = cost <= memory and (len(self.pieces) < 2 or hasattr(fmt, "concat"))
-        cost = PARTITIONS_PER_BUDGET * cost / memory
+                             f"{int(bucket / fmt.data_share)} bytes")
+        self.pieces = fmt.pieces(max(1, int(budget * nbytes / max(cost, 1))))  # pieces of about the budget
+        self.fits = cost <= budget and (len(self.pieces) < 2 or hasattr(fmt, "concat"))
+        cost = PARTITIONS_PER_BUDGET * cost / budget
         # Partitions finer than buckets buy nothing (a group holds whole buckets) and cost a
         # re-sort in the shuffle step (_source_order, where n was overestimated).
         self.pbits = min(bridge.perm_bits(items), MAX_PARTITION_BITS, max(0, int(np.ceil(np.log2(max(cost, 1))))))
@@ -211,16 +214,16 @@ class _Plan:
         # units: the fewest consecutive partitions that hold whole buckets
         per_unit = 1 << max(0, self.pbits - self.bits)
         cost = (2 * nbytes + ITEM_BYTES * items).reshape(-1, per_unit).sum(axis=1)
-        if cost.max(initial=0) > self.memory:
+        if cost.max(initial=0) > self.budget:
             worst = int(cost.argmax())
             unit = slice(worst * per_unit, (worst + 1) * per_unit)
             raise ValueError(f"memory = {self.memory} bytes is too small for this dataset: the permutation "
                              f"shuffles each of its buckets (2**14 to 2**15 items) in memory, and the run of "
                              f"buckets {worst} holds {int(items[unit].sum())} items of {int(nbytes[unit].sum())} "
-                             f"bytes, which need {int(cost[worst])} bytes")
+                             f"bytes, which need {int(cost[worst] / self.fmt.data_share)} bytes")
         edges, total = [0], 0
         for u, c in enumerate(cost.tolist()):
-            if total + c > self.memory:
+            if total + c > self.budget:
                 edges.append(u * per_unit)
                 total = 0
             total += c
@@ -551,7 +554,7 @@ def _read_whole(plan, bar):
     for piece in plan.pieces:
         batches.append(fmt.read(piece))
         cost += 2 * fmt.nbytes(batches[-1]) + ITEM_BYTES * fmt.length(batches[-1])
-        if cost > plan.memory:
+        if cost > plan.budget:
             return None
         bar.advance(fmt.piece_bytes(piece), "1/2")
     return batches[0] if len(batches) == 1 else fmt.concat(batches)

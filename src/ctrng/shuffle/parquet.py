@@ -16,7 +16,7 @@ import numpy as np
 
 from .._core.checks import check_int
 from ..key import check_key
-from .dataset import check_destination, resolve_sources, shuffle_dataset
+from .dataset import Format, check_destination, resolve_sources, shuffle_dataset
 from .permutation import MAX_ITEMS
 from .spans import _stat
 
@@ -159,7 +159,7 @@ def _check_compression(compression, schema):
     return compression
 
 
-class ParquetFormat:
+class ParquetFormat(Format):
     """The rows of the Parquet files `sources`, in order (the `dataset.Format`
     protocol); the output files are written with `compression` and row
     groups of `row_group_size` rows.
@@ -168,7 +168,10 @@ class ParquetFormat:
     the rows counted from the first row group's start: a run of whole row
     groups, or a part of one row group too large for the budget."""
 
-    needs_reading = False
+
+    # Decoding and encoding Parquet pages, and pyarrow's allocator, take about as much memory again as
+    # the rows they hold (peak RSS measured at budgets of 24 to 64 MB).
+    data_share = 0.5
 
     def __init__(self, sources, compression="snappy", row_group_size=None):
         self.sources = [os.fspath(s) for s in sources]
