@@ -6,6 +6,7 @@ workers: tests/ is on their path)."""
 import os
 import signal
 
+from ctrng.shuffle.parquet import ParquetFormat  # imports pyarrow only when used
 from ctrng.shuffle.spans import SpansFormat
 
 
@@ -17,22 +18,19 @@ def _die_once(marker):
     os.kill(os.getpid(), signal.SIGKILL)
 
 
-class DyingLines(SpansFormat):
-    """Lines whose piece `piece`, group starting at partition `partition`
-    and part file `part` each kill their worker the first time they are read
-    (markers in `folder`)."""
+class Dying:
+    """A format whose piece `piece` (a piece of its plan), group starting
+    at partition `partition` and part file named `part` each kill their
+    worker the first time they are read (markers in `folder`)."""
 
-    def __init__(self, sources, folder, piece=None, partition=None, part=None):
-        super().__init__("lines", sources)
+    def die(self, folder, piece=None, partition=None, part=None):
         self.folder, self.victims = folder, {"piece": piece, "partition": partition, "part": part}
+        return self
 
     def read(self, piece):
-        if self.pieces_seen(piece) == self.victims["piece"]:
+        if piece == self.victims["piece"]:
             _die_once(os.path.join(self.folder, "piece"))
         return super().read(piece)
-
-    def pieces_seen(self, piece):
-        return self.pieces(self.limit).index(piece)
 
     def read_spill(self, spills, pa, pb):
         if pa == self.victims["partition"]:
@@ -43,3 +41,15 @@ class DyingLines(SpansFormat):
         if os.path.basename(path) == self.victims["part"]:
             _die_once(os.path.join(self.folder, "part"))
         return super().read_part(path, lo, hi)
+
+
+class DyingLines(Dying, SpansFormat):
+    def __init__(self, sources, folder, **victims):
+        SpansFormat.__init__(self, "lines", sources)
+        self.die(folder, **victims)
+
+
+class DyingParquet(Dying, ParquetFormat):
+    def __init__(self, sources, folder, options, **victims):
+        ParquetFormat.__init__(self, sources, **options)
+        self.die(folder, **victims)

@@ -66,6 +66,9 @@ def test_killed_workers_are_replaced_and_the_result_is_the_same(corpus, tmp_path
     files, while reading part file 1 (writing them): the nanny starts a new
     worker, the scheduler reruns the lost tasks."""
     sources, lines = corpus
+    if "piece" in victims:
+        plan = dataset._Plan(SpansFormat("lines", sources), KEY, 0, ctrng.shuffle.jobs.parse_size(MEMORY), tmp_path)
+        victims = dict(victims, piece=plan.pieces[victims["piece"]])
     fmt = DyingLines(sources, str(tmp_path), **victims)
     with cluster(2) as c, Client(c) as client:
         dst = ctrng.shuffle.dataset.check_destination(tmp_path / "out", sources, False)

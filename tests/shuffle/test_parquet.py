@@ -373,21 +373,32 @@ def test_row_bytes_count_what_each_row_holds(table):
     assert abs(int(_row_bytes(sample).sum()) - sample.nbytes) < 0.2 * sample.nbytes
 
 
-def test_a_cluster_writes_the_rows_one_process_writes(tmp_path, table):
-    """As tasks on a LocalCluster of a worker process (spill, part and
-    output files written there): the same rows, schema and files."""
+def test_a_cluster_writes_the_files_one_process_writes(tmp_path, two_files):
+    """As tasks on a LocalCluster of two worker processes, one of which is
+    killed (SIGKILL) while reading piece 1, another while reading the spill
+    sections of the group that starts at partition 1 and another while
+    reading part file 1: the same files, byte for byte, as one process."""
     distributed = pytest.importorskip("distributed")
-    n = 20000
-    two_files = write_parts(table.slice(0, n), tmp_path / "src", [5000])
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, memory_limit="1GiB",
+    from dying_formats import DyingParquet
+
+    options = dict(key=KEY, num_shards=3, row_group_size=4000, memory="12M")
+    ctrng.shuffle_parquet(two_files, tmp_path / "here", **options)
+    plan = dataset._Plan(ParquetFormat(two_files), KEY, 0, 12 << 20, tmp_path)
+    assert len(plan.pieces) > 1 and plan.pbits > 0  # piece 1 and partition 1 exist
+    fmt = DyingParquet(two_files, str(tmp_path), dict(row_group_size=4000), piece=plan.pieces[1], partition=1,
+                       part="part-000001.data")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, memory_limit="1GiB",
                                   dashboard_address=None) as cluster, distributed.Client(cluster) as client:
-        ctrng.shuffle_parquet(two_files, tmp_path / "out", key=KEY, num_shards=3, row_group_size=4000,
-                              memory="8M", client=client)
-    files = assert_shuffled(tmp_path / "out", two_files)
-    assert [f.num_rows for f in files] == [n * (k + 1) // 3 - n * k // 3 for k in range(3)]
-    meta = pq.ParquetFile(tmp_path / "out" / "part-00000.parquet").metadata
-    assert [meta.row_group(g).num_rows for g in range(meta.num_row_groups)] == [4000, 2666]
-    assert leftovers(tmp_path) == []
+        dst = dataset.check_destination(tmp_path / "there", two_files, False)
+        dataset.shuffle_dataset(fmt, dst, key=KEY, start=0, memory="12M", overwrite=False, threads=None,
+                                progress=False, client=client, num_files=3, directory=True)
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name in ("piece", "spill", "part")) == \
+        ["part", "piece", "spill"]
+    names = sorted(os.listdir(tmp_path / "here"))
+    assert names == sorted(os.listdir(tmp_path / "there")) == [f"part-0000{k}.parquet" for k in range(3)]
+    for name in names:
+        assert (tmp_path / "there" / name).read_bytes() == (tmp_path / "here" / name).read_bytes()
+    assert_shuffled(tmp_path / "there", two_files)
 
 
 def test_docstring_example():
