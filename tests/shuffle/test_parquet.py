@@ -161,7 +161,8 @@ def test_budgets_that_cut_several_pieces_and_groups(tmp_path, table, monkeypatch
         dst = tmp_path / f"out-{memory}"
         ctrng.shuffle_parquet(src, dst, key=KEY, memory=memory)
         assert_shuffled(dst, src)
-        assert (len(seen["groups"]) > 1, len(seen["pieces"]) > 2) == (several, several)
+        assert (len(seen.get("groups", ())) > 1, len(seen["pieces"]) > 2) == (several, several)
+        assert ("groups" in seen) == several  # a dataset that fits the budget is permuted in memory
         if several:
             assert all(g1 - g0 > 1 and lo == 0 for _, g0, g1, lo, _ in seen["pieces"])
 

@@ -322,6 +322,10 @@ class ParquetFormat(Format):
     def slice(batch, lo, hi):
         return batch.slice(lo, hi - lo)
 
+    def concat(self, batches):
+        pa, _ = _pyarrow()
+        return pa.concat_tables(batches) if batches else self._bind(self.schema.empty_table())
+
     # -- spill and part files ----------------------------------------------------------------
     def write_spill(self, path, batch, words, counts):
         """An Arrow IPC file of the rows and, as a last column, their words;
