@@ -1,14 +1,22 @@
 """Dataset shuffles (lines, Parquet, Dask) against dd, GNU shuf, DuckDB and
 Hugging Face datasets.
 
-Run (needs the "bench" extra: ``pip install -e ".[bench]"``; the full sizes
-take tens of minutes and about 10 GB of free disk beside the data):
+Run (needs the "bench" extra: ``pip install -e ".[bench]"``; about 10 GB
+of free disk beside the data; at the full sizes on 2 cores, about 3 minutes
+to make the data once, then 7 minutes with HF datasets at 1 M rows, which
+at 40 M rows takes about an hour):
 
-    python -m pytest benchmarks/test_bench_datasets.py --benchmark-only --benchmark-json=datasets.json
+    CTRNG_BENCH_HF_ROWS=1000000 python -m pytest benchmarks/test_bench_datasets.py --benchmark-only \
+        --benchmark-json=datasets.json
     python benchmarks/test_bench_datasets.py datasets.json     # the table of ratios
 
-Sizes (environment variables; the defaults are the full sizes, e.g.
-``CTRNG_BENCH_LINES_MB=32 CTRNG_BENCH_PARQUET_ROWS=400000`` for a smoke run):
+A smoke run (half a minute):
+
+    CTRNG_BENCH_LINES_MB=32 CTRNG_BENCH_LINES_MEMORY=100M CTRNG_BENCH_PARQUET_ROWS=400000 \
+    CTRNG_BENCH_PARQUET_MEMORY=8M CTRNG_BENCH_DUCKDB_MEMORY=200M CTRNG_BENCH_HF_ROWS=100000 \
+    CTRNG_BENCH_DATA=/tmp/ctrng-bench-small python -m pytest benchmarks/test_bench_datasets.py --benchmark-only
+
+Sizes (environment variables; the defaults are the full sizes):
 
     CTRNG_BENCH_LINES_MB      MiB of JSON lines (default 1024)
     CTRNG_BENCH_PARQUET_ROWS  rows over 4 Parquet files (default 40 million, about 2.2 GB in memory)
@@ -30,7 +38,7 @@ The cases, each timed for ctrng with pytest-benchmark and for its
 contenders in the same rounds (the lowest time of each over the rounds):
 
 * lines, memory a quarter of the file: ``ctrng.shuffle_file(format="lines")``
-  (CTRNG_BENCH_LINES_MEMORY) against ``dd bs=16M`` with and without ``conv=fsync`` (ctrng fsyncs its
+  against ``dd bs=16M`` with and without ``conv=fsync`` (ctrng fsyncs its
   output before the final rename);
 * lines, memory to spare: against GNU ``shuf src -o dst``;
 * Parquet, memory a quarter of the data's in-memory size:
