@@ -27,10 +27,10 @@ class Dying:
         self.folder, self.victims = folder, {"piece": piece, "partition": partition, "part": part}
         return self
 
-    def read(self, piece):
+    def read(self, piece, own=False):
         if piece == self.victims["piece"]:
             _die_once(os.path.join(self.folder, "piece"))
-        return super().read(piece)
+        return super().read(piece, own)
 
     def read_spill(self, spills, pa, pb):
         if pa == self.victims["partition"]:

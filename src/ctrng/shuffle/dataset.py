@@ -72,6 +72,8 @@ ITEM_BYTES = 40
 # them, so that groups fill the budget and no partition outgrows it.
 PARTITIONS_PER_BUDGET = 4
 MAX_PARTITION_BITS = 24
+# A dataset permuted in memory is gathered into the output this many slices at a time.
+IN_MEMORY_SLICES = 16
 
 
 class Format:
@@ -88,7 +90,7 @@ class Format:
     piece_bytes(piece)           bytes of the piece in the source files (for the progress bar)
     first_items(pieces)          the item number of each piece's first item, or None when only reading tells
     count(piece)                 items of a piece (reads it; used on a cluster when first_items is None)
-    read(piece)                  the piece's items, a batch
+    read(piece, own=False)       the piece's items, a batch (own: in memory that no later call reuses)
     length(batch), nbytes(batch) items, bytes in memory
     take(batch, order)           the items at `order` (int64), a batch
     concat(batches)              optional: one batch of the items of several (a dataset of several pieces that
@@ -552,7 +554,7 @@ def _read_whole(plan, bar):
     estimate was short: the spill steps follow)."""
     fmt, batches, cost = plan.fmt, [], 0
     for piece in plan.pieces:
-        batches.append(fmt.read(piece))
+        batches.append(fmt.read(piece, own=True))
         cost += 2 * fmt.nbytes(batches[-1]) + ITEM_BYTES * fmt.length(batches[-1])
         if cost > plan.budget:
             return None
@@ -562,16 +564,19 @@ def _read_whole(plan, bar):
 
 def _shuffle_in_memory(plan, batch, job, dst, num_files, items_per_file, directory, threads, bar):
     """The items of `batch` in the order ctrng.permutation(key, n, start)
-    into the output files."""
+    into the output files, gathered a slice of the order at a time (each
+    about a sixteenth of the data, in one buffer used again)."""
     fmt, n = plan.fmt, plan.fmt.length(batch)
     check_room(plan.key, plan.start, n)
     order = permutation(plan.key, n, start=plan.start, threads=threads)
-    batch = fmt.take(batch, order)
-    del order
     bounds = file_bounds(n, num_files, items_per_file)
     paths = _output_paths(plan, dst, len(bounds) - 1, directory)
     writer = fmt.writer(paths, bounds, None)
-    writer.write(batch)
+    step = max(1, -(-n // IN_MEMORY_SLICES))
+    for lo in range(0, n, step):
+        writer.write(fmt.take(batch, order[lo:lo + step]))
+    if n == 0:
+        writer.write(batch)
     writer.close()
     bar.advance(bar.total - bar.n, "2/2")
     job.publish(paths, directory)

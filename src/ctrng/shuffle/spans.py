@@ -6,7 +6,9 @@ last line without ``\\n`` gets one."""
 
 from __future__ import annotations
 
+import mmap
 import os
+import threading
 import warnings
 
 import numpy as np
@@ -55,6 +57,26 @@ def _stat(path):
     return st, [os.fspath(path.absolute()), st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev]
 
 
+class _Buffers(threading.local):
+    """Byte buffers a thread keeps from one piece or group to the next: a
+    fresh large allocation costs a page fault per page each time, as much as
+    copying the bytes (several times more on some virtual machines).  They
+    are mapped without NumPy's advice to use huge pages, whose first touch
+    (zeroing 2 MiB, compacting memory to find them) stalls for long on a
+    busy or fragmented machine and buys little for buffers that are
+    streamed through."""
+
+    def __init__(self):
+        self.held = {}
+
+    def get(self, name, nbytes):
+        buf = self.held.get(name)
+        if buf is None or len(buf) < nbytes:
+            self.held[name] = None  # the old one goes first
+            self.held[name] = buf = np.frombuffer(mmap.mmap(-1, max(nbytes, 1)), np.uint8)
+        return buf[:nbytes]
+
+
 class SpansFormat(Format):
     """Lines (`kind` "lines"), fixed-size records ("records", `record_size`
     bytes each) or ``.npy`` rows ("npy") of the files `sources`, in order;
@@ -89,6 +111,13 @@ class SpansFormat(Format):
         else:  # pragma: no cover - the callers pass one of the three
             raise ValueError(f"unknown kind {kind!r}")
         self.limit = None
+        self.buffers = _Buffers()
+
+    def __getstate__(self):  # sent to Dask workers: without the buffers
+        return {k: v for k, v in self.__dict__.items() if k != "buffers"}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state, buffers=_Buffers())
 
     # -- what the sources hold ------------------------------------------------------------
     def _read_headers(self):
@@ -200,25 +229,29 @@ class SpansFormat(Format):
     def count(self, piece):
         return len(self.read(piece))
 
-    def read(self, piece):
+    def read(self, piece, own=False):
+        """The piece's items, in a buffer of their own or (by default) in
+        the one the next read reuses."""
         f, lo, hi = piece
         path = self.sources[f]
         fd = os.open(path, os.O_RDONLY)
         try:
             if self.width:
-                buf = np.empty((hi - lo) * self.width, np.uint8)
+                nbytes = (hi - lo) * self.width
+                buf = np.empty(nbytes, np.uint8) if own else self.buffers.get("read", nbytes)
                 read_exactly(fd, self.prefix[f] + lo * self.width, buf)
                 return Spans(buf, width=self.width)
-            return self._read_lines(fd, path, self.sizes[f], self.prefix[f], lo, hi)
+            return self._read_lines(fd, path, self.sizes[f], self.prefix[f], lo, hi, own)
         finally:
             os.close(fd)
 
-    def _read_lines(self, fd, path, size, prefix, begin, end):
+    def _read_lines(self, fd, path, size, prefix, begin, end, own):
         """The lines whose first byte is in [begin, end): from the first
         line start there to the newline that ends the last one."""
         at = begin - 1 if begin > prefix else begin  # the byte before tells whether `begin` starts a line
         length = end - at
-        buf = np.empty(length + _EXTEND_BYTES, np.uint8)  # room for the rest of the last line
+        room = length + _EXTEND_BYTES  # for the rest of the last line
+        buf = np.empty(room, np.uint8) if own else self.buffers.get("read", room)
         read_exactly(fd, at, buf[:length])
         first = 0
         if begin > prefix:
@@ -265,12 +298,17 @@ class SpansFormat(Format):
     def nbytes(batch):
         return batch.buf.nbytes
 
-    @staticmethod
-    def take(batch, order):
+    def take(self, batch, order):
+        """The items at `order`, in the buffer the next take reuses."""
         if batch.width:
-            rows = batch.buf.reshape(-1, batch.width)
-            return Spans(np.take(rows, order, axis=0).reshape(-1), width=batch.width)
-        buf = np.empty_like(batch.buf)
+            out = self.buffers.get("take", len(order) * batch.width).reshape(-1, batch.width)
+            np.take(batch.buf.reshape(-1, batch.width), order, axis=0, out=out)
+            return Spans(out.reshape(-1), width=batch.width)
+        if len(order) == len(batch):
+            nbytes = batch.bounds(0, len(batch))[1]
+        else:
+            nbytes = int((batch.ends[order] - np.where(order > 0, batch.ends[order - 1], 0).astype(np.uint64)).sum())
+        buf = self.buffers.get("take", nbytes)
         ends = np.empty(len(order), np.uint64)
         bridge.gather_spans(batch.buf, batch.ends, order, buf, ends)
         return Spans(buf, ends)
@@ -309,7 +347,8 @@ class SpansFormat(Format):
     def read_spill(self, spills, pa, pb):
         items = sum(int(i[pb] - i[pa]) for _, i, _ in spills)
         nbytes = sum(int(b[pb] - b[pa]) for _, _, b in spills)
-        buf = np.empty(nbytes, np.uint8)
+        self.buffers.held.pop("read", None)  # the scatter step's: not needed any more
+        buf = self.buffers.get("spill", nbytes)
         words = np.empty(items, np.uint32)
         lengths = None if self.width else np.empty(items, np.uint32)
         at_item = at_byte = 0
