@@ -210,3 +210,22 @@ def test_shuffle_file_lines_shards_and_many_sources(tmp_path, capsys):
     for word in ("records", "npy", "lines", "parquet", "--header", "--num-shards", "--rows-per-file",
                  "--scheduler"):
         assert word in text
+
+
+def test_shuffle_file_parquet(tmp_path, capsys):
+    """`ctrng shuffle-file` on .parquet files (the format guessed from the
+    names) is ctrng.shuffle_parquet with the Parquet options."""
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    table = pa.table({"i": np.arange(3000), "s": [f"row {i}" for i in range(3000)]})
+    pq.write_table(table, tmp_path / "t.parquet")
+    assert cli.main(["shuffle-file", "--root", "3", str(tmp_path / "t.parquet"), str(tmp_path / "out"),
+                     "--rows-per-file", "1000", "--compression", "zstd", "--row-group-size", "500"]) == 0
+    assert "shuffled 3000 rows" in capsys.readouterr().err
+    names = sorted(os.listdir(tmp_path / "out"))
+    assert names == ["part-00000.parquet", "part-00001.parquet", "part-00002.parquet"]
+    got = pa.concat_tables([pq.read_table(tmp_path / "out" / name) for name in names])
+    assert got.equals(table.take(ctrng.permutation(ctrng.Key(3), 3000)))
+    meta = pq.ParquetFile(tmp_path / "out" / names[0]).metadata
+    assert meta.num_row_groups == 2 and meta.row_group(0).column(0).compression == "ZSTD"
