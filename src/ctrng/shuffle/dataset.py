@@ -463,15 +463,16 @@ def shuffle_dataset(fmt, dst, *, key, start, memory, overwrite, threads, progres
                 "num_files": num_files, "items_per_file": items_per_file, "dst": str(dst)}
     job = _Job(dst, identity, durable=client is not None)
     free = shutil.disk_usage(dst.parent).free
-    need = (2 if client is None else 3) * fmt.disk_bytes()  # spill, (parts,) output
     show = sys.stderr.isatty() if progress is None else bool(progress)
     with terminate_cleanly():  # SIGTERM unwinds like SIGINT, through the cleanup below
         try:
             workdir = job.open()
-            if need > free + _bytes_in(workdir):
-                raise OSError(f"not enough free disk beside {dst}: the spill and output files need about "
-                              f"{need} bytes, {free} are available")
             plan = _Plan(fmt, key, start, memory, workdir)
+            copies = 3 if client is not None else 1 if plan.fits else 2  # (spill, parts,) output
+            need = copies * fmt.disk_bytes()
+            if need > free + _bytes_in(workdir):
+                raise OSError(f"not enough free disk beside {dst}: the {'output' if copies == 1 else 'spill and output'}"
+                              f" files need about {need} bytes, {free} are available")
             if client is None:
                 n = _run_here(plan, job, dst, num_files, items_per_file, directory, threads, show)
             else:
