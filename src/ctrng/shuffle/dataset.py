@@ -93,8 +93,8 @@ class Format:
     read(piece, own=False)       the piece's items, a batch (own: in memory that no later call reuses)
     length(batch), nbytes(batch) items, bytes in memory
     take(batch, order)           the items at `order` (int64), a batch
-    concat(batches)              optional: one batch of the items of several (a dataset of several pieces that
-                                 fits the budget is then permuted in memory)
+    concat(batches)              one batch of the items of several (a dataset that fits the budget is read
+                                 whole and permuted in memory)
     slice(batch, lo, hi)         items lo..hi
     write_spill(path, batch, words, counts)  items sorted by partition, `counts` per partition; returns byte
                                  bounds of the partitions' sections (int64, partitions + 1)
@@ -184,7 +184,7 @@ class _Plan:
                              f"each of its buckets (2**14 to 2**15 items) in memory, which needs about "
                              f"{int(bucket / fmt.data_share)} bytes")
         self.pieces = fmt.pieces(max(1, int(budget * nbytes / max(cost, 1))))  # pieces of about the budget
-        self.fits = cost <= budget and (len(self.pieces) < 2 or hasattr(fmt, "concat"))
+        self.fits = cost <= budget
         cost = PARTITIONS_PER_BUDGET * cost / budget
         # Partitions finer than buckets buy nothing (a group holds whole buckets) and cost a
         # re-sort in the shuffle step (_source_order, where n was overestimated).
@@ -576,8 +576,6 @@ def _shuffle_in_memory(plan, batch, job, dst, num_files, items_per_file, directo
     step = max(1, -(-n // IN_MEMORY_SLICES))
     for lo in range(0, n, step):
         writer.write(fmt.take(batch, order[lo:lo + step]))
-    if n == 0:
-        writer.write(batch)
     writer.close()
     bar.advance(bar.total - bar.n, "2/2")
     job.publish(paths, directory)

@@ -468,7 +468,7 @@ class _SpansWriter:
 
     def write(self, batch):
         lo, n = 0, len(batch)
-        while lo < n or (self.k < len(self.paths) and self.fd is None and lo == n and n == 0):
+        while lo < n:  # files that get no items are made by close()
             if self.fd is None:
                 self._open_next()
             room = self.bounds[self.k + 1] - self.bounds[self.k] - self.items
@@ -481,8 +481,6 @@ class _SpansWriter:
             lo += take
             if self.items == self.bounds[self.k + 1] - self.bounds[self.k]:
                 self._close_file()
-            if n == 0:
-                break
 
     def checkpoint(self, restart):
         return {"restart": restart, "skip": 0, "file": self.k, "items": self.items, "offset": self.offset}
