@@ -118,10 +118,15 @@ void ctrng_perm_shuffle_buckets(const ctrng_stream *s, uint64_t w0, uint64_t n,
 /* Items of variable length back to back in a buffer, item i ending at
  * ends[i] (csrc/shuffle/spans.c).  ctrng_line_ends writes the offset past
  * each '\n' of buf[0, len) to ends (NULL: only counts them), at most
- * max of them, and returns how many; ctrng_gather_spans copies items order[0], order[1], ... of src
- * back to back into dst, writing their ends there to dst_ends (if not NULL). */
+ * max of them, and returns how many.  ctrng_gather_spans copies items
+ * order[0], order[1], ... back to back into dst, writing their ends there
+ * to dst_ends (if not NULL); item i is bytes [ends[i - 1], ends[i]) of the
+ * items laid end to end (ends NULL: items of `width` bytes), and those
+ * bytes lie in nparts buffers, part p holding the items from first[p] on
+ * (first[0] = 0, ascending). */
 size_t ctrng_line_ends(const unsigned char *buf, size_t len, uint64_t *ends, size_t max);
-void ctrng_gather_spans(const unsigned char *src, const uint64_t *ends, const int64_t *order, size_t n,
+void ctrng_gather_spans(const unsigned char *const *parts, const uint64_t *first, size_t nparts,
+                        const uint64_t *ends, uint64_t width, const int64_t *order, size_t n,
                         unsigned char *dst, uint64_t *dst_ends);
 
 /* Stateless index permutation of [0, n), 1 <= n < 2^63 (csrc/shuffle/iperm.c):

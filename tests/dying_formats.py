@@ -27,10 +27,10 @@ class Dying:
         self.folder, self.victims = folder, {"piece": piece, "partition": partition, "part": part}
         return self
 
-    def read(self, piece, own=False):
+    def read(self, piece):
         if piece == self.victims["piece"]:
             _die_once(os.path.join(self.folder, "piece"))
-        return super().read(piece, own)
+        return super().read(piece)
 
     def read_spill(self, spills, pa, pb):
         if pa == self.victims["partition"]:

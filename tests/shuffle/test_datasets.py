@@ -64,9 +64,9 @@ class Counted(SpansFormat):
 
     reads = 0
 
-    def read(self, piece, own=False):
+    def read(self, piece):
         Counted.reads += 1
-        return super().read(piece, own)
+        return super().read(piece)
 
 
 @pytest.mark.parametrize("memory", ["3M", "6M", "12M", "1G"])
@@ -168,6 +168,44 @@ def test_lines_edge_cases(tmp_path):
         added = [str(w.message) for w in caught if "no newline" in str(w.message)]
         assert added == ([f"{src}: the last line has no newline; the output gives it one"]
                          if data and not data.endswith(b"\n") else [])
+
+
+def test_files_without_a_last_newline_in_several_pieces(tmp_path, lines):
+    """Files cut into several pieces whose last line has no newline (read
+    from the mapped file, it is copied out with the newline added): the
+    output is the permutation of all the lines, each of those given one."""
+    parts = [lines[:60000], lines[60000:61000], lines[61000:120000]]
+    items, paths = [], []
+    for i, part in enumerate(parts):
+        paths.append(tmp_path / f"in{i}.txt")
+        last = part[-1] if i == 1 else b"no newline %d" % i
+        paths[-1].write_bytes(b"".join(part[:-1]) + last)
+        items += part[:-1] + [last if i == 1 else last + b"\n"]
+    with pytest.warns(UserWarning, match="no newline"):
+        n = ctrng.shuffle_file(paths, tmp_path / "out.txt", key=KEY, format="lines", memory="4M")
+    assert n == len(items)
+    assert (tmp_path / "out.txt").read_bytes() == b"".join(shuffled(items))
+
+
+@pytest.mark.parametrize("width", [None, 3])
+def test_gathering_items_from_several_buffers(width):
+    """bridge.gather_spans against indexing in Python: items laid end to end
+    over buffers of 0 to 40 items (empty ones included), any order with
+    repeats."""
+    from ctrng._core import bridge
+
+    rng = np.random.default_rng(5)
+    items = [rng.integers(0, 256, width or int(rng.integers(0, 9)), dtype=np.uint8).tobytes() for _ in range(300)]
+    cuts = np.sort(rng.integers(0, 301, 12))
+    bounds = [0, *cuts.tolist(), 300]
+    parts = [np.frombuffer(b"".join(items[a:b]), np.uint8) for a, b in zip(bounds[:-1], bounds[1:])]
+    ends = None if width else np.cumsum([len(x) for x in items]).astype(np.uint64)
+    order = rng.integers(0, 300, 500).astype(np.int64)
+    want = b"".join(items[i] for i in order)
+    dst, dst_ends = np.empty(len(want), np.uint8), np.empty(len(order), np.uint64)
+    bridge.gather_spans(parts, np.asarray(bounds[:-1], np.uint64), ends, width, order, dst, dst_ends)
+    assert dst.tobytes() == want
+    assert dst_ends.tolist() == np.cumsum([len(items[i]) for i in order]).tolist()
 
 
 def test_a_header_line_heads_every_output(tmp_path, lines):

@@ -150,9 +150,9 @@ def test_budgets_that_cut_several_pieces_and_groups(tmp_path, table, monkeypatch
         seen.setdefault("groups", set()).add(g)
         return real_shuffle(plan, g, threads)
 
-    def read(self, piece, own=False):
+    def read(self, piece):
         seen.setdefault("pieces", []).append(piece)
-        return real_read(self, piece, own)
+        return real_read(self, piece)
 
     monkeypatch.setattr(dataset, "shuffle_task", shuffle_task)
     monkeypatch.setattr(ParquetFormat, "read", read)
@@ -171,7 +171,7 @@ def test_a_row_group_larger_than_the_budget_is_read_in_parts(tmp_path, table, mo
     src = write_parts(table, tmp_path / "src", [], row_group_size=N)
     pieces = []
     real = ParquetFormat.read
-    monkeypatch.setattr(ParquetFormat, "read", lambda self, piece, own=False: pieces.append(piece) or real(self, piece, own))
+    monkeypatch.setattr(ParquetFormat, "read", lambda self, piece: pieces.append(piece) or real(self, piece))
     ctrng.shuffle_parquet(src, tmp_path / "out", key=KEY, memory="12M")
     assert_shuffled(tmp_path / "out", src)
     assert len(pieces) > 1 and {(g0, g1) for _, g0, g1, _, _ in pieces} == {(0, 1)}

@@ -227,12 +227,16 @@ def line_ends(buf, ends):
                                len(ends))
 
 
-def gather_spans(src, ends, order, dst, dst_ends):
-    """Copy the items order[0], order[1], ... of `src` (item i is
-    src[ends[i - 1]:ends[i]]) back to back into `dst`, their ends into
-    `dst_ends` (uint64, or None)."""
-    lib.ctrng_gather_spans(ffi.from_buffer(src), ffi.from_buffer("uint64_t[]", ends), ffi.from_buffer("int64_t[]", order),
-                           len(order), ffi.from_buffer(dst, require_writable=True),
+def gather_spans(parts, first, ends, width, order, dst, dst_ends):
+    """Copy the items order[0], order[1], ... back to back into `dst`
+    (uint8), their ends into `dst_ends` (uint64, or None).  Item i is bytes
+    ends[i - 1]..ends[i] (ends uint64; None: items of `width` bytes) of the
+    items laid end to end, which lie in the uint8 buffers `parts`, part p
+    holding the items from first[p] on (uint64, first[0] = 0)."""
+    bufs = [ffi.from_buffer(p) for p in parts]  # alive through the call
+    lib.ctrng_gather_spans(ffi.new("unsigned char *[]", [ffi.cast("unsigned char *", b) for b in bufs]), ffi.from_buffer("uint64_t[]", first), len(parts),
+                           ffi.NULL if ends is None else ffi.from_buffer("uint64_t[]", ends), width or 0,
+                           ffi.from_buffer("int64_t[]", order), len(order), ffi.from_buffer(dst, require_writable=True),
                            ffi.NULL if dst_ends is None else ffi.from_buffer("uint64_t[]", dst_ends,
                                                                               require_writable=True))
 

@@ -90,7 +90,7 @@ class Format:
     piece_bytes(piece)           bytes of the piece in the source files (for the progress bar)
     first_items(pieces)          the item number of each piece's first item, or None when only reading tells
     count(piece)                 items of a piece (reads it; used on a cluster when first_items is None)
-    read(piece, own=False)       the piece's items, a batch (own: in memory that no later call reuses)
+    read(piece)                  the piece's items, a batch (until the batch goes, no later call changes it)
     length(batch), nbytes(batch) items, bytes in memory
     take(batch, order)           the items at `order` (int64), a batch
     concat(batches)              one batch of the items of several (a dataset that fits the budget is read
@@ -555,7 +555,7 @@ def _read_whole(plan, bar):
     estimate was short: the spill steps follow)."""
     fmt, batches, cost = plan.fmt, [], 0
     for piece in plan.pieces:
-        batches.append(fmt.read(piece, own=True))
+        batches.append(fmt.read(piece))
         cost += 2 * fmt.nbytes(batches[-1]) + ITEM_BYTES * fmt.length(batches[-1])
         if cost > plan.budget:
             return None

@@ -274,7 +274,7 @@ class ParquetFormat(Format):
     def count(self, piece):
         return piece[4] - piece[3]
 
-    def read(self, piece, own=False):
+    def read(self, piece):
         pa, _ = _pyarrow()
         pa.default_memory_pool().release_unused()  # what earlier tasks freed, back to the system
         f, g0, g1, lo, hi = piece

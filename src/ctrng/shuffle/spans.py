@@ -22,8 +22,6 @@ __all__ = ["Spans", "SpansFormat"]
 
 # Bytes of the first file read to estimate the mean line length.
 _SAMPLE_BYTES = 1 << 16
-# The most bytes a read past a piece's end (to finish its last line) asks for at once.
-_EXTEND_BYTES = 1 << 16
 
 
 def _line_start(buf):
@@ -33,17 +31,49 @@ def _line_start(buf):
 
 
 class Spans:
-    """Items back to back in `buf` (uint8): item i is
-    ``buf[ends[i - 1]:ends[i]]`` (ends uint64, ends[-1] taken as 0), or
-    rows of `width` bytes each."""
+    """Items laid end to end: item i is bytes ``ends[i - 1]:ends[i]`` (ends
+    uint64, ends[-1] taken as 0), or rows of `width` bytes each.  The bytes
+    are one buffer (`buf`, uint8) or, for items mapped from several places
+    and never copied together, the buffers `parts`, part p holding the items
+    from firsts[p] on."""
 
-    __slots__ = ("buf", "ends", "width")
+    __slots__ = ("parts", "firsts", "ends", "width")
 
-    def __init__(self, buf, ends=None, width=None):
-        self.buf, self.ends, self.width = buf, ends, width
+    def __init__(self, buf, ends=None, width=None, firsts=None):
+        """`buf` one buffer, or a list of them with `firsts` (ascending, from 0)."""
+        if firsts is None:
+            self.parts, self.firsts = [buf], np.zeros(1, np.uint64)
+        else:
+            self.parts, self.firsts = buf or [np.empty(0, np.uint8)], np.asarray(firsts or [0], np.uint64)
+        self.ends, self.width = ends, width
+
+    @classmethod
+    def joined(cls, batches, width):
+        """The items of `batches` in order, their buffers not copied."""
+        parts, firsts, ends, items, nbytes = [], [], [], 0, 0
+        for batch in batches:
+            for part, first in zip(batch.parts, batch.firsts.tolist()):
+                if len(part):
+                    parts.append(part)
+                    firsts.append(items + first)
+            if not width:
+                ends.append(batch.ends + np.uint64(nbytes))
+            items, nbytes = items + len(batch), nbytes + batch.nbytes
+        return cls(parts, None if width else np.concatenate(ends or [np.empty(0, np.uint64)]), width, firsts)
+
+    @property
+    def buf(self):
+        """The bytes, when they are one buffer."""
+        if len(self.parts) != 1:  # pragma: no cover - only takes, reads and slices of them get here
+            raise ValueError("the items lie in several buffers")
+        return self.parts[0]
+
+    @property
+    def nbytes(self):
+        return sum(part.nbytes for part in self.parts)
 
     def __len__(self):
-        return len(self.buf) // self.width if self.width else len(self.ends)
+        return self.nbytes // self.width if self.width else len(self.ends)
 
     def bounds(self, lo, hi):
         """Byte range of items lo..hi."""
@@ -52,29 +82,37 @@ class Spans:
         return (int(self.ends[lo - 1]) if lo else 0), (int(self.ends[hi - 1]) if hi else 0)
 
 
+def _mapped(fd, offset, length):
+    """Bytes offset..offset + length of the open file `fd`, mapped read-only
+    (uint8): no copy, and the pages are the page cache's own.  The mapping
+    goes when the last view of it does."""
+    if length <= 0:
+        return np.empty(0, np.uint8)
+    skip = offset % mmap.ALLOCATIONGRANULARITY
+    return np.frombuffer(mmap.mmap(fd, length + skip, prot=mmap.PROT_READ, offset=offset - skip), np.uint8)[skip:]
+
+
 def _stat(path):
     st = source_stat(path)
     return st, [os.fspath(path.absolute()), st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev]
 
 
-class _Buffers(threading.local):
-    """Byte buffers a thread keeps from one piece or group to the next: a
-    fresh large allocation costs a page fault per page each time, as much as
-    copying the bytes (several times more on some virtual machines).  They
-    are mapped without NumPy's advice to use huge pages, whose first touch
+class _Buffer(threading.local):
+    """The byte buffer a thread's takes reuse from one piece or group to the
+    next: a fresh large allocation costs a page fault per page each time, as
+    much as copying the bytes (several times more on some virtual machines).
+    It is mapped without NumPy's advice to use huge pages, whose first touch
     (zeroing 2 MiB, compacting memory to find them) stalls for long on a
-    busy or fragmented machine and buys little for buffers that are
+    busy or fragmented machine and buys little for a buffer that is
     streamed through."""
 
-    def __init__(self):
-        self.held = {}
+    held = None
 
-    def get(self, name, nbytes):
-        buf = self.held.get(name)
-        if buf is None or len(buf) < nbytes:
-            self.held[name] = None  # the old one goes first
-            self.held[name] = buf = np.frombuffer(mmap.mmap(-1, max(nbytes, 1)), np.uint8)
-        return buf[:nbytes]
+    def get(self, nbytes):
+        if self.held is None or len(self.held) < nbytes:
+            self.held = None  # the old one goes first
+            self.held = np.frombuffer(mmap.mmap(-1, max(nbytes, 1)), np.uint8)
+        return self.held[:nbytes]
 
 
 class SpansFormat(Format):
@@ -111,13 +149,13 @@ class SpansFormat(Format):
         else:  # pragma: no cover - the callers pass one of the three
             raise ValueError(f"unknown kind {kind!r}")
         self.limit = None
-        self.buffers = _Buffers()
+        self.buffer = _Buffer()
 
-    def __getstate__(self):  # sent to Dask workers: without the buffers
-        return {k: v for k, v in self.__dict__.items() if k != "buffers"}
+    def __getstate__(self):  # sent to Dask workers: without the buffer
+        return {k: v for k, v in self.__dict__.items() if k != "buffer"}
 
     def __setstate__(self, state):
-        self.__dict__.update(state, buffers=_Buffers())
+        self.__dict__.update(state, buffer=_Buffer())
 
     # -- what the sources hold ------------------------------------------------------------
     def _read_headers(self):
@@ -229,65 +267,49 @@ class SpansFormat(Format):
     def count(self, piece):
         return len(self.read(piece))
 
-    def read(self, piece, own=False):
-        """The piece's items, in a buffer of their own or (by default) in
-        the one the next read reuses."""
+    def read(self, piece):
+        """The piece's items, mapped from the file."""
         f, lo, hi = piece
         path = self.sources[f]
         fd = os.open(path, os.O_RDONLY)
         try:
             if self.width:
-                nbytes = (hi - lo) * self.width
-                buf = np.empty(nbytes, np.uint8) if own else self.buffers.get("read", nbytes)
-                read_exactly(fd, self.prefix[f] + lo * self.width, buf)
-                return Spans(buf, width=self.width)
-            return self._read_lines(fd, path, self.sizes[f], self.prefix[f], lo, hi, own)
+                return Spans(_mapped(fd, self.prefix[f] + lo * self.width, (hi - lo) * self.width), width=self.width)
+            return self._read_lines(fd, path, self.sizes[f], self.prefix[f], lo, hi)
         finally:
             os.close(fd)
 
-    def _read_lines(self, fd, path, size, prefix, begin, end, own):
+    def _read_lines(self, fd, path, size, prefix, begin, end):
         """The lines whose first byte is in [begin, end): from the first
         line start there to the newline that ends the last one."""
         at = begin - 1 if begin > prefix else begin  # the byte before tells whether `begin` starts a line
         length = end - at
-        room = length + _EXTEND_BYTES  # for the rest of the last line
-        buf = np.empty(room, np.uint8) if own else self.buffers.get("read", room)
-        read_exactly(fd, at, buf[:length])
+        view = _mapped(fd, at, min(size, end + self.limit) - at)  # and as far as its last line may run on
         first = 0
         if begin > prefix:
-            first = _line_start(buf[:length - 1])  # a newline at begin - 1 .. end - 2 starts a line here
+            first = _line_start(view[:length - 1])  # a newline at begin - 1 .. end - 2 starts a line here
             if first < 0:
-                return Spans(buf[:0], np.empty(0, np.uint64))
-        count = bridge.line_ends(buf[first:length], None)
+                return Spans(view[:0], np.empty(0, np.uint64))
+        count = bridge.line_ends(view[first:length], None)
         ends = np.empty(count + 1, np.uint64)
-        bridge.line_ends(buf[first:length], ends)
+        bridge.line_ends(view[first:length], ends)
         tail = first + (int(ends[count - 1]) if count else 0)
-        if tail < length:  # the last line runs past `end` (or the file ends without a newline)
-            buf, length = self._finish_line(fd, path, size, at, buf, length, at + tail)
-            ends[count] = length - first
-            count += 1
-        return Spans(buf[first:length], ends[:count])
-
-    def _finish_line(self, fd, path, size, at, buf, length, line_start):
-        """(buf, length) read on to the newline that ends the line starting
-        at byte `line_start` (one is added at the end of the file)."""
-        while True:
-            if len(buf) == length:
-                buf = np.resize(buf, length + max(_EXTEND_BYTES, length // 2))
-            if at + length == size:  # the file's last line, without a newline
-                buf[length] = ord("\n")
-                length += 1
-                break
-            want = min(len(buf) - length, size - (at + length))
-            read_exactly(fd, at + length, buf[length:length + want])
-            found = _line_start(buf[length:length + want])
-            length += want if found < 0 else found
-            if found >= 0 or at + length - line_start > self.limit:
-                break
-        if at + length - line_start > self.limit:
-            raise ValueError(f"{path}: the line at byte {line_start} is longer than {self.limit} bytes, "
+        if tail == length:
+            return Spans(view[first:length], ends[:count])
+        # the last line runs past `end`, or the file ends without a newline
+        found = _line_start(view[length:])
+        stop = length + found if found >= 0 else len(view)
+        if stop - tail > self.limit or (found < 0 and at + len(view) < size):
+            raise ValueError(f"{path}: the line at byte {at + tail} is longer than {self.limit} bytes, "
                              f"the most the memory budget allows (raise memory)")
-        return buf, length
+        ends[count] = stop - first
+        if found >= 0:
+            return Spans(view[first:stop], ends)
+        buf = np.empty(stop - first + 1, np.uint8)  # the file's last line, given the newline it lacks
+        buf[:-1] = view[first:stop]
+        buf[-1] = ord("\n")
+        ends[count] += 1
+        return Spans(buf, ends)
 
     # -- batches ------------------------------------------------------------------------------
     @staticmethod
@@ -301,31 +323,23 @@ class SpansFormat(Format):
     def take(self, batch, order):
         """The items at `order`, in the buffer the next take reuses."""
         if batch.width:
-            out = self.buffers.get("take", len(order) * batch.width).reshape(-1, batch.width)
-            np.take(batch.buf.reshape(-1, batch.width), order, axis=0, out=out)
-            return Spans(out.reshape(-1), width=batch.width)
-        if len(order) == len(batch):
+            nbytes = len(order) * batch.width
+        elif len(order) == len(batch):
             nbytes = batch.bounds(0, len(batch))[1]
         else:
             nbytes = int((batch.ends[order] - np.where(order > 0, batch.ends[order - 1], 0).astype(np.uint64)).sum())
-        buf = self.buffers.get("take", nbytes)
-        ends = np.empty(len(order), np.uint64)
-        bridge.gather_spans(batch.buf, batch.ends, order, buf, ends)
-        return Spans(buf, ends)
+        buf = self.buffer.get(nbytes)
+        ends = None if batch.width else np.empty(len(order), np.uint64)
+        bridge.gather_spans(batch.parts, batch.firsts, batch.ends, batch.width, order, buf, ends)
+        return Spans(buf, ends, batch.width)
 
     def concat(self, batches):
-        buf = np.concatenate([b.buf for b in batches] or [np.empty(0, np.uint8)])
-        if self.width:
-            return Spans(buf, width=self.width)
-        shift = np.cumsum([0] + [len(b.buf) for b in batches[:-1]], dtype=np.uint64)
-        return Spans(buf, np.concatenate([b.ends + s for b, s in zip(batches, shift)] or [np.empty(0, np.uint64)]))
+        return Spans.joined(batches, self.width)
 
     @staticmethod
     def slice(batch, lo, hi):
         a, b = batch.bounds(lo, hi)
-        if batch.width:
-            return Spans(batch.buf[a:b], width=batch.width)
-        return Spans(batch.buf[a:b], batch.ends[lo:hi] - np.uint64(a))
+        return Spans(batch.buf[a:b], None if batch.width else batch.ends[lo:hi] - np.uint64(a), batch.width)
 
     # -- spill and part files ----------------------------------------------------------------
     def write_spill(self, path, batch, words, counts):
@@ -346,28 +360,25 @@ class SpansFormat(Format):
 
     def read_spill(self, spills, pa, pb):
         items = sum(int(i[pb] - i[pa]) for _, i, _ in spills)
-        nbytes = sum(int(b[pb] - b[pa]) for _, _, b in spills)
-        self.buffers.held.pop("read", None)  # the scatter step's: not needed any more
-        buf = self.buffers.get("spill", nbytes)
         words = np.empty(items, np.uint32)
         lengths = None if self.width else np.empty(items, np.uint32)
-        at_item = at_byte = 0
+        parts, firsts, at_item = [], [], 0
         for path, i, b in spills:
-            k, nb = int(i[pb] - i[pa]), int(b[pb] - b[pa])
+            k = int(i[pb] - i[pa])
             if not k:
                 continue
             fd = os.open(path, os.O_RDONLY)
             try:
-                read_exactly(fd, int(b[pa]), buf[at_byte:at_byte + nb])
+                parts.append(_mapped(fd, int(b[pa]), int(b[pb] - b[pa])))
                 read_exactly(fd, int(b[-1]) + 4 * int(i[pa]), words[at_item:at_item + k])
                 if lengths is not None:
                     read_exactly(fd, int(b[-1]) + 4 * int(i[-1]) + 4 * int(i[pa]), lengths[at_item:at_item + k])
             finally:
                 os.close(fd)
-            at_item, at_byte = at_item + k, at_byte + nb
-        if self.width:
-            return Spans(buf, width=self.width), words
-        return Spans(buf, np.cumsum(lengths, dtype=np.uint64)), words
+            firsts.append(at_item)
+            at_item += k
+        ends = None if self.width else np.cumsum(lengths, dtype=np.uint64)
+        return Spans(parts, ends, self.width, firsts), words
 
     def release_spill(self, spills, pa, pb):
         """Give back the disk and page cache of the sections of partitions
